@@ -1,0 +1,5 @@
+"""`python -m renderkit`."""
+
+from renderkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Command line: `renderkit [--version] COMMAND`; the only package that prints or picks exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from renderkit import __version__
+from renderkit.errors import RenderkitError
+
+# Each subcommand lives in renderkit/cli/<name>.py and defines add_parser(subparsers) and run(args) -> int.
+# Modules are imported only when their command runs, so `renderkit plan` never pays for the simulator.
+COMMANDS = {
+    "validate": "check a manifest and report every error at once",
+    "plan": "show what a build would render, why, and what it would cost (sends nothing)",
+    "build": "render what changed, cache it, and write renderkit.lock",
+    "verify": "check that every file named in renderkit.lock exists with its sha256",
+    "gc": "drop cache entries that no lockfile references",
+    "sim": "run the simulator in the foreground",
+}
+
+
+def _parser(
+    wanted: str | None,
+) -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+    parser = argparse.ArgumentParser(prog="renderkit", description="Reproducible builds for AI video APIs.")
+    parser.add_argument("--version", action="version", version=f"renderkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    runners: dict[str, Callable[[argparse.Namespace], int]] = {}
+    for name, help_text in COMMANDS.items():
+        if wanted is not None and name != wanted:
+            sub.add_parser(name, help=help_text)
+            continue
+        try:
+            module = importlib.import_module(f"renderkit.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"renderkit.cli.{name}":
+                raise
+            sub.add_parser(name, help=f"{help_text} (not available in this build)")
+            continue
+        p = module.add_parser(sub, help_text)
+        runners[name] = module.run
+        p.set_defaults(command=name)
+    return parser, runners
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run renderkit with ``argv`` and return the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser, runners = _parser(next((a for a in args_list if a in COMMANDS), None))
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    runner = runners.get(args.command)
+    if runner is None:
+        print(f"renderkit: {args.command}: not available in this build", file=sys.stderr)
+        return 2
+    try:
+        return runner(args)
+    except RenderkitError as exc:
+        if os.environ.get("RENDERKIT_RAISE_ERRORS"):
+            raise
+        print(f"renderkit: {exc}" if "\n" not in str(exc) else str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("renderkit: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130

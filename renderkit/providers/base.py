@@ -1,0 +1,101 @@
+"""The provider protocol: create, poll, download, and optional list/remix.
+
+Providers translate one wire family into these types and map every transport or HTTP failure into
+``renderkit.errors.ProviderError`` (with ``retryable``, ``retry_after``, ``maybe_sent``). Retrying, rate
+limiting and caching are the executor's job, never a provider's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Status = Literal["queued", "running", "completed", "failed"]
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """A reference image: a local file's bytes or an https URL."""
+
+    data: bytes | None = None
+    mime: str = "image/png"
+    filename: str = "reference.png"
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One storyboard shot."""
+
+    prompt: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """Everything a provider needs to start one render."""
+
+    model: str
+    prompt: str
+    size: str
+    seconds: int
+    image: ImageInput | None = None
+    remix_of: str | None = None
+    storyboard: Sequence[Shot] = ()
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A provider's answer about one task, normalised across every response shape."""
+
+    task_id: str
+    status: Status
+    raw_status: str = ""
+    progress: int | None = None
+    result_url: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    poll_after: float | None = None
+    expires_at: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class DownloadSink(Protocol):
+    """Where a download's bytes go; ``offset`` is how many bytes are already held (for Range)."""
+
+    @property
+    def offset(self) -> int: ...
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def reset(self) -> None:
+        """Drop what is held: the server ignored the Range request and is sending from byte 0."""
+
+
+class Provider(Protocol):
+    """One wire family of video routes."""
+
+    kind: str
+    supports_remix: bool
+    supports_list: bool
+
+    async def create(self, request: CreateRequest) -> TaskState:
+        """Start a paid render; raises ProviderError with ``maybe_sent`` when the outcome is unknown."""
+        ...
+
+    async def poll(self, task_id: str) -> TaskState:
+        """Return the task's current state."""
+        ...
+
+    async def download(self, state: TaskState, sink: DownloadSink) -> None:
+        """Stream the finished video into ``sink``, resuming at ``sink.offset`` where the server allows."""
+        ...
+
+    async def list_tasks(self, since: int) -> list[TaskState]:
+        """Tasks created at or after unix time ``since`` (only when ``supports_list``), for reconciliation."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
