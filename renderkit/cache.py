@@ -1,0 +1,250 @@
+"""The content-addressed cache: a diskcache index (render key -> record JSON) and blobs by sha256.
+
+Only ``str`` JSON goes into diskcache (never pickled objects: diskcache's pickle path has an unfixed CVE).
+Blobs live at ``blobs/ab/abcdef…``; every reuse re-hashes the blob, and a corrupt blob is dropped and
+reported as a miss. Output stat records (size, mtime, inode) let a no-op build trust files it wrote itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from renderkit.errors import CacheError
+from renderkit.fsutil import fsync_dir
+
+CHUNK = 1 << 20
+_RECORD = "rec:"
+_OUTPUT = "out:"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A finished render: what was asked, which task made it, and the bytes it produced."""
+
+    key: str
+    request: Mapping[str, Any]
+    provider_kind: str
+    task_id: str
+    sha256: str
+    bytes: int
+    shots: tuple[Mapping[str, str], ...] = field(default=())
+
+    def to_json(self) -> str:
+        """Serialise to canonical-enough JSON for the index."""
+        return json.dumps(
+            {
+                "key": self.key,
+                "request": self.request,
+                "provider_kind": self.provider_kind,
+                "task_id": self.task_id,
+                "sha256": self.sha256,
+                "bytes": self.bytes,
+                "shots": list(self.shots),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Record:
+        """Parse a record written by ``to_json``."""
+        raw = json.loads(text)
+        return cls(
+            key=raw["key"],
+            request=raw["request"],
+            provider_kind=raw["provider_kind"],
+            task_id=raw["task_id"],
+            sha256=raw["sha256"],
+            bytes=int(raw["bytes"]),
+            shots=tuple(raw.get("shots", ())),
+        )
+
+
+def sha256_file(path: Path) -> str:
+    """Hash a file in chunks (memory flat in file size)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Cache:
+    """One cache directory: ``index/`` (diskcache), ``blobs/``, ``tmp/`` and the journal."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs"
+        self.tmp = root / "tmp"
+        self._index: Any = None
+        self.problems: list[str] = []
+
+    def exists(self) -> bool:
+        """Whether anything was ever cached here (plan must not create the directory)."""
+        return (self.root / "index").is_dir()
+
+    @property
+    def index(self) -> Any:
+        """The diskcache index, opened (and created) on first use."""
+        if self._index is None:
+            import diskcache
+
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                self._index = diskcache.Cache(
+                    str(self.root / "index"), eviction_policy="none", size_limit=2**62, statistics=False
+                )
+            except OSError as exc:
+                raise CacheError(
+                    f"cannot open the cache at {self.root}: {exc}; "
+                    "check permissions or point RENDERKIT_CACHE_DIR elsewhere"
+                ) from None
+        return self._index
+
+    def close(self) -> None:
+        """Close the index."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    def get(self, key: str) -> Record | None:
+        """The record for a render key, or None (a corrupt record is reported and treated as a miss)."""
+        if self._index is None and not self.exists():
+            return None
+        text = self.index.get(_RECORD + key)
+        if text is None:
+            return None
+        try:
+            return Record.from_json(text)
+        except (ValueError, KeyError, TypeError):
+            self.problems.append(f"cache record for {key[:12]} is corrupt; it will be rebuilt")
+            return None
+
+    def put(self, record: Record) -> None:
+        """Store a record (after its blob is in place)."""
+        self.index.set(_RECORD + record.key, record.to_json())
+
+    def delete(self, key: str) -> None:
+        """Forget a record."""
+        self.index.delete(_RECORD + key)
+
+    def keys(self) -> Iterator[str]:
+        """Every render key in the index."""
+        if self._index is None and not self.exists():
+            return
+        for k in list(self.index.iterkeys()):
+            if isinstance(k, str) and k.startswith(_RECORD):
+                yield k[len(_RECORD) :]
+
+    def blob_path(self, sha256: str) -> Path:
+        """Where the blob with this digest lives."""
+        return self.blobs / sha256[:2] / sha256
+
+    def has_blob(self, sha256: str, size: int) -> bool:
+        """Cheap check: the blob exists with the expected size."""
+        try:
+            return self.blob_path(sha256).stat().st_size == size
+        except FileNotFoundError:
+            return False
+
+    def add_blob(self, tmp_file: Path, sha256: str) -> Path:
+        """Move a fully written, verified temp file into the blob store atomically."""
+        dest = self.blob_path(sha256)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp_file, dest)
+        fsync_dir(dest.parent)
+        return dest
+
+    def drop_blob(self, sha256: str) -> None:
+        """Remove a blob (corrupt or unreferenced)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.blob_path(sha256).unlink()
+
+    def temp_path(self, name: str) -> Path:
+        """A temp file path inside the cache (same filesystem as the blobs, so renames are atomic)."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        return self.tmp / name
+
+    def materialize(self, record: Record, dest: Path) -> bool:
+        """Copy a blob to ``dest`` atomically, re-hashing it; False (blob dropped) if it is corrupt."""
+        src = self.blob_path(record.sha256)
+        tmp = dest.parent / f".{dest.name}.renderkit-tmp"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        try:
+            with src.open("rb") as fin, tmp.open("wb") as fout:
+                while chunk := fin.read(CHUNK):
+                    digest.update(chunk)
+                    fout.write(chunk)
+                fout.flush()
+                os.fsync(fout.fileno())
+        except FileNotFoundError:
+            tmp.unlink(missing_ok=True)
+            self.problems.append(f"blob {record.sha256[:12]} is missing from the cache")
+            return False
+        if digest.hexdigest() != record.sha256:
+            tmp.unlink(missing_ok=True)
+            self.drop_blob(record.sha256)
+            self.problems.append(f"blob {record.sha256[:12]} was corrupt and has been dropped")
+            return False
+        os.replace(tmp, dest)
+        fsync_dir(dest.parent)
+        self.record_output(dest, record.sha256)
+        return True
+
+    def record_output(self, path: Path, sha256: str) -> None:
+        """Remember the stat of an output renderkit wrote, so a no-op build can trust it cheaply."""
+        st = path.stat()
+        self.index.set(
+            _OUTPUT + str(path.resolve()),
+            json.dumps([sha256, st.st_size, st.st_mtime_ns, st.st_ino]),
+        )
+
+    def output_fresh(self, path: Path, sha256: str) -> bool:
+        """Whether ``path`` is still the file renderkit wrote with this digest (stat check only)."""
+        if self._index is None and not self.exists():
+            return False
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        text = self.index.get(_OUTPUT + str(path.resolve()))
+        return text is not None and json.loads(text) == [sha256, st.st_size, st.st_mtime_ns, st.st_ino]
+
+    def clean_tmp(self, keep: set[str]) -> None:
+        """Delete temp files left by a killed run, except partial downloads still worth resuming."""
+        if not self.tmp.is_dir():
+            return
+        for entry in self.tmp.iterdir():
+            if entry.name not in keep:
+                entry.unlink(missing_ok=True)
+
+    def gc(self, referenced: set[str]) -> tuple[int, int]:
+        """Drop records not in ``referenced`` and blobs no record uses; return (records, bytes freed)."""
+        keep_blobs: set[str] = set()
+        dropped = 0
+        for key in list(self.keys()):
+            record = self.get(key)
+            if key in referenced and record is not None:
+                keep_blobs.add(record.sha256)
+                keep_blobs.update(s["sha256"] for s in record.shots)
+            else:
+                self.delete(key)
+                dropped += 1
+        freed = 0
+        if self.blobs.is_dir():
+            for blob in self.blobs.glob("*/*"):
+                if blob.name not in keep_blobs:
+                    freed += blob.stat().st_size
+                    blob.unlink()
+        if self.tmp.is_dir():
+            shutil.rmtree(self.tmp)
+        return dropped, freed

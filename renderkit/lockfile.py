@@ -1,0 +1,115 @@
+"""renderkit.lock: one byte-stable JSON block per scene, sorted by id, written atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from renderkit.errors import LockfileError
+from renderkit.fsutil import atomic_write
+
+LOCK_VERSION = 1
+LOCK_NAME = "renderkit.lock"
+
+
+@dataclass(frozen=True)
+class LockShot:
+    """One storyboard shot rendered as its own task."""
+
+    key: str
+    task_id: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """What one scene's output is pinned to."""
+
+    id: str
+    key: str
+    provider_kind: str
+    model: str
+    size: str
+    seconds: int
+    task_id: str
+    file: str
+    sha256: str
+    bytes: int
+    shots: tuple[LockShot, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A whole lockfile."""
+
+    entries: Mapping[str, LockEntry]
+
+    def to_bytes(self) -> bytes:
+        """Serialise deterministically: sorted ids and keys, two-space indent, trailing newline."""
+        scenes = []
+        for scene_id in sorted(self.entries):
+            block = asdict(self.entries[scene_id])
+            if not block["shots"]:
+                del block["shots"]
+            scenes.append(block)
+        doc = {"lock_version": LOCK_VERSION, "scenes": scenes}
+        return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def lock_path(manifest_path: Path) -> Path:
+    """The lockfile beside a manifest."""
+    return manifest_path.parent / LOCK_NAME
+
+
+def _entry(raw: object, where: str) -> LockEntry:
+    if not isinstance(raw, dict):
+        raise LockfileError(f"{where}: expected an object; delete the lockfile and rebuild to recreate it")
+    try:
+        shots = tuple(LockShot(**s) for s in raw.get("shots", ()))
+        fields = {k: v for k, v in raw.items() if k != "shots"}
+        entry = LockEntry(**fields, shots=shots)
+    except TypeError as exc:
+        raise LockfileError(f"{where}: {exc}; delete the lockfile and rebuild to recreate it") from None
+    if not isinstance(entry.seconds, int) or not isinstance(entry.bytes, int):
+        raise LockfileError(f"{where}: seconds and bytes must be integers")
+    return entry
+
+
+def read_lock(path: Path) -> Lock | None:
+    """Read a lockfile; None when it does not exist."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LockfileError(f"{path}: not a renderkit lockfile ({exc}); delete it and rebuild") from None
+    if not isinstance(doc, dict) or doc.get("lock_version") != LOCK_VERSION:
+        found = doc.get("lock_version") if isinstance(doc, dict) else None
+        raise LockfileError(
+            f"{path}: lock_version {found!r} is not supported (this renderkit reads version {LOCK_VERSION}); "
+            "upgrade renderkit or delete the lockfile and rebuild"
+        )
+    scenes = doc.get("scenes")
+    if not isinstance(scenes, list):
+        raise LockfileError(f"{path}: 'scenes' must be a list; delete the lockfile and rebuild")
+    entries = {}
+    for i, raw in enumerate(scenes):
+        entry = _entry(raw, f"{path}: scenes[{i}]")
+        entries[entry.id] = entry
+    return Lock(entries)
+
+
+def write_lock(path: Path, entries: Iterable[LockEntry]) -> bool:
+    """Write the lock atomically unless its bytes are unchanged; return whether it was written."""
+    data = Lock({e.id: e for e in entries}).to_bytes()
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write(path, data)
+    return True

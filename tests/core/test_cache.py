@@ -1,0 +1,94 @@
+"""The cache: JSON-only index, verified blobs, stat-trusted outputs, and gc."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from renderkit.cache import Cache, Record
+
+
+def store(cache: Cache, key: str, data: bytes) -> Record:
+    sha = hashlib.sha256(data).hexdigest()
+    tmp = cache.temp_path(f"{key}.part")
+    tmp.write_bytes(data)
+    cache.add_blob(tmp, sha)
+    record = Record(
+        key=key,
+        request={"prompt": key},
+        provider_kind="simulator",
+        task_id=f"t-{key}",
+        sha256=sha,
+        bytes=len(data),
+    )
+    cache.put(record)
+    return record
+
+
+def test_record_round_trips_and_index_holds_only_text(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    record = store(cache, "k1", b"video bytes")
+    assert cache.get("k1") == record
+    cache.close()
+    db = sqlite3.connect(tmp_path / "c" / "index" / "cache.db")
+    modes = {row[0] for row in db.execute("SELECT mode FROM Cache")}
+    db.close()
+    # diskcache mode 1 = raw value (str/bytes/int); 4 = pickle. Only raw values are allowed.
+    assert modes == {1}
+
+
+def test_plan_side_lookups_create_nothing(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    assert cache.get("k") is None
+    assert cache.output_fresh(tmp_path / "x.mp4", "a" * 64) is False
+    assert list(cache.keys()) == []
+    assert not (tmp_path / "c").exists()
+
+
+def test_materialize_verifies_and_drops_a_corrupt_blob(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    good = store(cache, "good", b"good bytes")
+    bad = store(cache, "bad", b"bad bytes")
+    cache.blob_path(bad.sha256).write_bytes(b"bit rot")
+    out = tmp_path / "renders"
+    assert cache.materialize(good, out / "good.mp4") is True
+    assert (out / "good.mp4").read_bytes() == b"good bytes"
+    assert cache.materialize(bad, out / "bad.mp4") is False
+    assert not (out / "bad.mp4").exists()
+    assert not cache.blob_path(bad.sha256).exists()
+    assert any("corrupt" in p for p in cache.problems)
+    assert sorted(p.name for p in out.iterdir()) == ["good.mp4"]
+
+
+def test_output_fresh_trusts_only_the_file_it_wrote(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    record = store(cache, "k", b"abc")
+    dest = tmp_path / "out.mp4"
+    assert cache.materialize(record, dest)
+    assert cache.output_fresh(dest, record.sha256)
+    dest.write_bytes(b"abd")  # same size, new mtime
+    assert not cache.output_fresh(dest, record.sha256)
+    dest.unlink()
+    assert not cache.output_fresh(dest, record.sha256)
+
+
+def test_gc_keeps_referenced_and_reports_bytes_freed(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    keep = store(cache, "keep", b"k" * 100)
+    drop = store(cache, "drop", b"d" * 250)
+    dropped, freed = cache.gc({"keep"})
+    assert (dropped, freed) == (1, 250)
+    assert cache.get("keep") == keep
+    assert cache.get("drop") is None
+    assert not cache.blob_path(drop.sha256).exists()
+
+
+@pytest.mark.parametrize("text", ["{", '{"key": 1}', "[]"])
+def test_corrupt_record_is_a_reported_miss(tmp_path: Path, text: str) -> None:
+    cache = Cache(tmp_path / "c")
+    cache.index.set("rec:k", text)
+    assert cache.get("k") is None
+    assert cache.problems
