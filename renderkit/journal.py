@@ -107,9 +107,7 @@ class Journal:
         self.close()
         lines = []
         for e in sorted(self.entries.values(), key=lambda e: e.key):
-            lines.append(
-                {"key": e.key, "scene": e.scene, "provider": e.provider, "state": "intent", "at": e.intent_at}
-            )
+            lines.append({"key": e.key, "scene": e.scene, "provider": e.provider, "state": "intent", "at": e.intent_at})
             if e.task_id:
                 lines.append({"key": e.key, "state": "task", "task_id": e.task_id})
             if e.state in ("completed", "failed"):
