@@ -1,0 +1,117 @@
+"""What the three wire families share: construction, the paid create's answer, download, and refusals."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from renderkit.errors import ProviderError
+from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
+from renderkit.providers.download import download_result
+from renderkit.providers.http import Wire, poll_after
+from renderkit.providers.parse import parse_task
+
+
+class HttpProvider(ABC):
+    """The common part of every adapter; a subclass supplies the create and poll routes."""
+
+    kind: str
+    default_key_env: ClassVar[str | None]
+    supports_remix: bool = False
+    supports_list: bool = False
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        client: httpx.AsyncClient,
+        *,
+        provider_name: str | None = None,
+        key_env: str | None = None,
+    ) -> None:
+        self.name = provider_name or self.kind
+        self.wire = Wire(base_url, api_key, client, provider=self.name, key_env=key_env or self.default_key_env)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, base_url={self.wire.base_url!r})"
+
+    @abstractmethod
+    async def create(self, request: CreateRequest) -> TaskState:
+        """Start a paid render."""
+
+    @abstractmethod
+    async def poll(self, task_id: str) -> TaskState:
+        """Return the task's current state."""
+
+    def _refuse(self, what: str, fix: str) -> ProviderError:
+        """A request this family cannot express; raised before anything is sent."""
+        return ProviderError(f"provider {self.name!r} (kind {self.kind}) cannot {what}; {fix}", code="unsupported")
+
+    async def _post_create(
+        self,
+        path: str,
+        *,
+        json_body: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> TaskState:
+        """Send a paid create and read its answer; an answer without a usable task id counts as maybe paid."""
+        body, headers = await self.wire.call("POST", path, op="create", json_body=json_body, form=form, files=files)
+        try:
+            return parse_task(body, poll_after=poll_after(headers), created=True)
+        except ProviderError as exc:
+            raise ProviderError(
+                f"{self.name}: POST {path} was accepted but its answer is unusable ({exc}); the render may have "
+                "started and been paid for, so check the provider's dashboard before building again",
+                code=exc.code,
+                maybe_sent=True,
+            ) from exc
+
+    async def _get_task(self, path: str, params: dict[str, str] | None = None) -> TaskState:
+        """Poll one task and parse the answer strictly."""
+        body, headers = await self.wire.call("GET", path, op="read", params=params)
+        return parse_task(body, poll_after=poll_after(headers))
+
+    async def download(self, state: TaskState, sink: DownloadSink) -> None:
+        """Stream the video from the result URL, else from ``/v1/videos/{id}/content``."""
+        await download_result(self.wire, state, sink, content_path=f"/v1/videos/{segment(state.task_id)}/content")
+
+    async def list_tasks(self, since: int) -> list[TaskState]:
+        """Not offered by this family; the executor checks ``supports_list`` first."""
+        raise self._refuse("list tasks", "reconcile by hand in the provider's dashboard")
+
+    async def aclose(self) -> None:
+        """Nothing to release: the caller owns the httpx client and closes it."""
+        return None
+
+
+def segment(task_id: str) -> str:
+    """A task id made safe as one URL path segment."""
+    return quote(task_id, safe="")
+
+
+def shots(request: CreateRequest) -> list[dict[str, Any]]:
+    """The storyboard in the gateway's documented shape (``prompt`` and ``duration`` per shot)."""
+    return [{"prompt": shot.prompt, "duration": shot.seconds} for shot in request.storyboard]
+
+
+def openai_style_fields(request: CreateRequest) -> dict[str, Any]:
+    """The create fields families 1 and 3 share; ``seconds`` is a string because the gateway rejects a number."""
+    fields: dict[str, Any] = {
+        "model": request.model,
+        "prompt": request.prompt,
+        "seconds": str(request.seconds),
+        "size": request.size,
+    }
+    if request.storyboard:
+        fields["storyboard"] = shots(request)
+    return fields
+
+
+def as_form(fields: dict[str, Any]) -> dict[str, str]:
+    """Multipart fields are strings; structured values travel as JSON text."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}

@@ -1,0 +1,33 @@
+"""Family ``generations``: ``POST /v1/video/generations`` and ``GET /v1/video/generations/{task_id}``."""
+
+from __future__ import annotations
+
+from renderkit.providers.adapter import HttpProvider, as_form, openai_style_fields, segment
+from renderkit.providers.base import CreateRequest, TaskState
+
+
+class GenerationsProvider(HttpProvider):
+    """The gateway's task routes; same create handler as ``/v1/videos``, answers wrapped in a TaskDto."""
+
+    kind = "generations"
+    default_key_env = "CRAZYROUTER_API_KEY"
+
+    async def create(self, request: CreateRequest) -> TaskState:
+        """Start a render; JSON, or multipart with a local image."""
+        if request.remix_of is not None:
+            raise self._refuse("remix", "use a provider of kind 'openai' for scenes with remix_of")
+        fields = openai_style_fields(request)
+        image = request.image
+        if image is not None and image.data is not None:
+            return await self._post_create(
+                "/v1/video/generations",
+                form=as_form(fields),
+                files={"input_reference": (image.filename, image.data, image.mime)},
+            )
+        if image is not None and image.url is not None:
+            fields["images"] = [image.url]
+        return await self._post_create("/v1/video/generations", json_body=fields)
+
+    async def poll(self, task_id: str) -> TaskState:
+        """``GET /v1/video/generations/{task_id}``."""
+        return await self._get_task(f"/v1/video/generations/{segment(task_id)}")

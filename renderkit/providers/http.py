@@ -1,0 +1,245 @@
+"""The HTTP boundary: one place that sends requests and turns httpx failures and statuses into ProviderError.
+
+Creates and reads differ: a read (poll, list, download) may always be sent again, but a create is paid, so any
+failure after which the request may have reached the provider is reported as ``maybe_sent`` and never retryable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from renderkit.errors import ProviderError
+from renderkit.providers.parse import error_details_from_bytes
+
+Op = Literal["create", "read"]
+
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+_QUOTA_CODES = frozenset({"insufficient_user_quota", "quota_not_enough", "insufficient_quota"})
+# Failures that happen before any byte of the request left this machine.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+
+
+class Secret:
+    """An API key that never shows itself in a repr, a str or a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The key itself, for the Authorization header only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def normalise_base_url(base_url: str) -> str:
+    """Strip a trailing slash and a trailing ``/v1``, so routes can always be written as ``/v1/...``."""
+    base = base_url.strip().rstrip("/")
+    if base.endswith("/v1"):
+        base = base[: -len("/v1")]
+    return base
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """Whether ``url`` is on the provider's own scheme, host and port (and may therefore carry the key)."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def redact(url: str) -> str:
+    """The URL without its query, which for signed result URLs is a credential."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP-date), else None."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def poll_after(headers: httpx.Headers) -> float | None:
+    """The server's suggested poll interval (``openai-poll-after-ms``) in seconds, else None."""
+    value = headers.get("openai-poll-after-ms")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value) / 1000)
+    except ValueError:
+        return None
+
+
+class Wire:
+    """Sends one provider's requests with its key and maps every failure into ``ProviderError``."""
+
+    def __init__(
+        self, base_url: str, api_key: str, client: httpx.AsyncClient, *, provider: str, key_env: str | None
+    ) -> None:
+        self.base_url = normalise_base_url(base_url)
+        self.client = client
+        self.provider = provider
+        self.key_source = f"${key_env}" if key_env else f"the api_key_env of provider {provider!r}"
+        self._key = Secret(api_key)
+
+    def __repr__(self) -> str:
+        return f"Wire(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    def url(self, path: str) -> str:
+        """An absolute URL for a route path such as ``/v1/videos``."""
+        return self.base_url + path
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The auth header for the provider's own routes; none for signed URLs on other hosts."""
+        if same_origin(url, self.base_url):
+            return {"Authorization": f"Bearer {self._key.reveal()}"}
+        return {}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        op: Op,
+        json_body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> tuple[dict[str, Any], httpx.Headers]:
+        """Send one JSON-answering request and return the decoded body and the headers."""
+        url = self.url(path)
+        what = f"{method} {path}"
+        try:
+            response = await self.client.request(
+                method,
+                url,
+                headers={"Accept": "application/json", **self.headers_for(url)},
+                json=json_body,
+                data=form,
+                files=files,
+                params=params,
+            )
+        except httpx.TransportError as exc:
+            raise self.transport_error(exc, op=op, what=what) from exc
+        if response.status_code >= 400:
+            raise self.status_error(response.status_code, response.headers, response.content, op=op, what=what)
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise self.unreadable(what, op=op, status=response.status_code)
+        return body, response.headers
+
+    def unreadable(self, what: str, *, op: Op, status: int | None = None) -> ProviderError:
+        """A successful answer whose body renderkit cannot read."""
+        if op == "create":
+            return ProviderError(
+                f"{self.provider}: {what} answered HTTP {status} with a body renderkit cannot read, so the render "
+                "may have started and been paid for; check the provider's dashboard before building again",
+                status=status,
+                maybe_sent=True,
+            )
+        return ProviderError(
+            f"{self.provider}: {what} answered HTTP {status} with a body renderkit cannot read; retry later",
+            status=status,
+            retryable=True,
+        )
+
+    def transport_error(self, exc: httpx.TransportError, *, op: Op, what: str) -> ProviderError:
+        """Map a connection, timeout or protocol failure; never expose the httpx type."""
+        kind = type(exc).__name__
+        if isinstance(exc, _NOT_SENT):
+            return ProviderError(
+                f"{self.provider}: could not connect for {what} ({kind}: {exc}); check base_url "
+                f"{self.base_url} and the network, then retry",
+                code="connect_failed",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+            return ProviderError(
+                f"{self.provider}: cannot send {what} ({kind}: {exc}); check base_url {self.base_url}",
+                code="bad_request_setup",
+            )
+        if op == "create":
+            return ProviderError(
+                f"{self.provider}: the connection failed after {what} was sent ({kind}: {exc}), so the render may "
+                "have started and been paid for; renderkit will not send it again blindly. Check the provider's "
+                "dashboard or let renderkit reconcile before building again",
+                code="maybe_sent",
+                maybe_sent=True,
+            )
+        return ProviderError(
+            f"{self.provider}: {what} failed ({kind}: {exc}); it is safe to retry",
+            code="network",
+            retryable=True,
+        )
+
+    def status_error(self, status: int, headers: httpx.Headers, content: bytes, *, op: Op, what: str) -> ProviderError:
+        """Map an HTTP error status and body into a ProviderError that says what to do."""
+        message, code = error_details_from_bytes(content)
+        said = f"{self.provider}: {what} answered HTTP {status}: {message}"
+        wait = retry_after(headers)
+        if code in _QUOTA_CODES:
+            return ProviderError(
+                f"{said}. The account behind {self.key_source} has no credit left; top it up and retry",
+                status=status,
+                code=code,
+            )
+        if status in (401, 403):
+            return ProviderError(
+                f"{said}. Check the API key in {self.key_source} (and that it may use this model)",
+                status=status,
+                code=code,
+            )
+        if status in _RETRYABLE_STATUS:
+            # A create refused with 408/409/429 was not accepted, so it was not charged and may be sent again.
+            return ProviderError(
+                f"{said}; retry after a pause", status=status, code=code, retryable=True, retry_after=wait
+            )
+        if status >= 500:
+            if op == "create":
+                return ProviderError(
+                    f"{said}. The render may have started and been paid for, so renderkit will not send it "
+                    "again blindly; check the provider's dashboard or let renderkit reconcile",
+                    status=status,
+                    code=code,
+                    maybe_sent=True,
+                )
+            return ProviderError(f"{said}; retry later", status=status, code=code, retryable=True, retry_after=wait)
+        if code == "task_not_exist" or (op == "read" and status == 404):
+            return ProviderError(
+                f"{said}. The provider has no such task for this key; was it created with another key or base_url?",
+                status=status,
+                code=code,
+            )
+        return ProviderError(f"{said}; fix the request and retry", status=status, code=code)

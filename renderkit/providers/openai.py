@@ -1,0 +1,71 @@
+"""Family ``openai``: the OpenAI Videos routes under ``/v1/videos`` (also the simulator's wire format)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from renderkit.providers.adapter import HttpProvider, as_form, openai_style_fields, segment
+from renderkit.providers.base import CreateRequest, TaskState
+from renderkit.providers.parse import parse_task
+
+PAGE = 100
+
+
+class OpenAIProvider(HttpProvider):
+    """``POST /v1/videos``, ``GET /v1/videos/{id}``, ``/content``, ``/remix`` and the list route."""
+
+    kind = "openai"
+    default_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    supports_remix = True
+    supports_list = True
+
+    async def create(self, request: CreateRequest) -> TaskState:
+        """Start a render (or a remix of ``request.remix_of``); JSON, or multipart with a local image."""
+        if request.remix_of is not None:
+            return await self._post_create(
+                f"/v1/videos/{segment(request.remix_of)}/remix", json_body={"prompt": request.prompt}
+            )
+        fields = openai_style_fields(request)
+        image = request.image
+        if image is not None and image.data is not None:
+            return await self._post_create(
+                "/v1/videos",
+                form=as_form(fields),
+                files={"input_reference": (image.filename, image.data, image.mime)},
+            )
+        if image is not None and image.url is not None:
+            fields["image_url"] = image.url
+        return await self._post_create("/v1/videos", json_body=fields)
+
+    async def poll(self, task_id: str) -> TaskState:
+        """``GET /v1/videos/{id}``."""
+        return await self._get_task(f"/v1/videos/{segment(task_id)}")
+
+    async def list_tasks(self, since: int) -> list[TaskState]:
+        """Tasks created at or after ``since``, newest first, paging until older ones appear."""
+        found: list[TaskState] = []
+        params = {"order": "desc", "limit": str(PAGE)}
+        while True:
+            body, _ = await self.wire.call("GET", "/v1/videos", op="read", params=params)
+            items = body.get("data")
+            if not isinstance(items, list) or not items:
+                return found
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                created_at = item.get("created_at")
+                if isinstance(created_at, int) and created_at < since:
+                    return found
+                found.append(parse_task(item))
+            last_id = body.get("last_id") or items[-1].get("id")
+            # Stop on a cursor that does not move, so a confused server cannot keep renderkit paging forever.
+            if not body.get("has_more") or not isinstance(last_id, str) or last_id == params.get("after"):
+                return found
+            params = {**params, "after": last_id}
+
+
+class SimulatorProvider(OpenAIProvider):
+    """renderkit's own simulator, which speaks the ``openai`` wire format and needs no real key."""
+
+    kind = "simulator"
+    default_key_env = None
