@@ -13,7 +13,7 @@ import httpx
 
 from renderkit.errors import ProviderError
 from renderkit.providers.base import DownloadSink, TaskState
-from renderkit.providers.http import Wire, redact
+from renderkit.providers.http import NOT_SENT, Wire, redact
 
 CHUNK = 64 * 1024
 # A signed result URL that answers these has expired or was revoked; the content route may still serve the video.
@@ -64,16 +64,16 @@ async def _fetch(
                 sink.write(chunk)
                 received += len(chunk)
     except httpx.TransportError as exc:
+        if isinstance(exc, NOT_SENT):
+            raise wire.transport_error(exc, op="read", what=what) from exc
         raise ProviderError(
-            f"{wire.provider}: {what} was cut off after {sink.offset} bytes ({type(exc).__name__}); retrying "
-            "resumes where it stopped",
+            f"{wire.provider}: {what} was interrupted with {sink.offset} bytes received ({type(exc).__name__}); "
+            "retrying resumes where it stopped",
             code="download_interrupted",
             retryable=True,
         ) from exc
-    except httpx.DecodingError as exc:
-        raise ProviderError(
-            f"{wire.provider}: {what} sent a body that could not be decoded; retry", retryable=True
-        ) from exc
+    except (httpx.RequestError, httpx.InvalidURL) as exc:
+        raise wire.transport_error(exc, op="read", what=what) from exc
     if expected is not None and received != expected:
         raise ProviderError(
             f"{wire.provider}: {what} sent {received} bytes but announced {expected}; retrying resumes where "

@@ -23,7 +23,7 @@ Op = Literal["create", "read"]
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 _QUOTA_CODES = frozenset({"insufficient_user_quota", "quota_not_enough", "insufficient_quota"})
 # Failures that happen before any byte of the request left this machine.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
 class Secret:
@@ -148,7 +148,7 @@ class Wire:
                 files=files,
                 params=params,
             )
-        except httpx.TransportError as exc:
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
             raise self.transport_error(exc, op=op, what=what) from exc
         if response.status_code >= 400:
             raise self.status_error(response.status_code, response.headers, response.content, op=op, what=what)
@@ -175,17 +175,17 @@ class Wire:
             retryable=True,
         )
 
-    def transport_error(self, exc: httpx.TransportError, *, op: Op, what: str) -> ProviderError:
-        """Map a connection, timeout or protocol failure; never expose the httpx type."""
+    def transport_error(self, exc: httpx.RequestError | httpx.InvalidURL, *, op: Op, what: str) -> ProviderError:
+        """Map a connection, timeout, protocol or decoding failure; never expose the httpx type."""
         kind = type(exc).__name__
-        if isinstance(exc, _NOT_SENT):
+        if isinstance(exc, NOT_SENT):
             return ProviderError(
                 f"{self.provider}: could not connect for {what} ({kind}: {exc}); check base_url "
                 f"{self.base_url} and the network, then retry",
                 code="connect_failed",
                 retryable=True,
             )
-        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.InvalidURL):
             return ProviderError(
                 f"{self.provider}: cannot send {what} ({kind}: {exc}); check base_url {self.base_url}",
                 code="bad_request_setup",

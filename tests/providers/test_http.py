@@ -177,9 +177,14 @@ REQUEST = httpx.Request("POST", "http://127.0.0.1:9/v1/videos")
         (httpx.RemoteProtocolError("disconnected", request=REQUEST), "read", True, False),
         (httpx.ConnectError("refused", request=REQUEST), "read", True, False),
         (httpx.UnsupportedProtocol("ftp", request=REQUEST), "create", False, False),
+        (httpx.DecodingError("bad gzip", request=REQUEST), "create", False, True),
+        (httpx.DecodingError("bad gzip", request=REQUEST), "read", True, False),
+        (httpx.InvalidURL("no host"), "create", False, False),
     ],
 )
-def test_transport_mapping(exc: httpx.TransportError, op: Op, retryable: bool, maybe_sent: bool) -> None:
+def test_transport_mapping(
+    exc: httpx.RequestError | httpx.InvalidURL, op: Op, retryable: bool, maybe_sent: bool
+) -> None:
     err = wire().transport_error(exc, op=op, what="POST /v1/videos")
     assert (err.retryable, err.maybe_sent) == (retryable, maybe_sent)
     assert err.status is None
