@@ -47,16 +47,23 @@ async def _fetch(
     """Stream ``url`` into ``sink``; return the status instead when it is one of ``gone``."""
     what = f"GET {redact(url)}"
     headers = {"Accept-Encoding": "identity", **wire.headers_for(url)}
-    if sink.offset > 0:
-        headers["Range"] = f"bytes={sink.offset}-"
+    start = sink.offset
+    if start > 0:
+        headers["Range"] = f"bytes={start}-"
     try:
         async with wire.client.stream("GET", url, headers=headers, params=params, follow_redirects=True) as response:
             if response.status_code in gone:
                 return response.status_code
+            if response.status_code == 416:
+                sink.reset()
+                raise ProviderError(
+                    f"{wire.provider}: {what} refused to resume at byte {start}; retrying starts over",
+                    status=416,
+                    code="download_range_refused",
+                    retryable=True,
+                )
             if response.status_code >= 400:
                 await response.aread()
-                if response.status_code == 416:
-                    sink.reset()
                 raise wire.status_error(response.status_code, response.headers, response.content, op="read", what=what)
             expected = _expected_length(wire, response, sink, what)
             received = 0

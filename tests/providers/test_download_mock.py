@@ -119,3 +119,12 @@ async def test_body_shorter_than_content_length_is_retryable() -> None:
     with pytest.raises(ProviderError, match="announced") as info:
         await run(short, done(None), MemorySink())
     assert info.value.retryable
+
+
+@pytest.mark.anyio
+async def test_refused_range_restarts_and_retries() -> None:
+    sink = MemorySink(VIDEO[:5000])
+    with pytest.raises(ProviderError, match="refused to resume at byte 5000") as info:
+        await run(lambda _: httpx.Response(416), done(None), sink)
+    assert info.value.retryable
+    assert sink.offset == 0
