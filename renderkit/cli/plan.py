@@ -1,0 +1,97 @@
+"""`renderkit plan [MANIFEST] [--json]`: what a build would render, why, and what it would cost; sends nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from renderkit.errors import InputError
+from renderkit.manifest import load_manifest
+from renderkit.plan import Plan, PlanItem, State, make_plan
+
+
+def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
+    """Register the command."""
+    parser: argparse.ArgumentParser = subparsers.add_parser("plan", help=help_text, description=help_text)
+    parser.add_argument("manifest", nargs="?", default="renderkit.yaml", help="default: ./renderkit.yaml")
+    parser.add_argument("--json", action="store_true", help="write the plan as one JSON document to stdout")
+    parser.add_argument(
+        "--force", action="append", default=[], metavar="ID", help="plan scene ID as a render even when cached"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan the manifest against the lock and cache; human table to stderr, JSON to stdout."""
+    manifest = load_manifest(args.manifest)
+    known = {s.id for s in manifest.scenes}
+    unknown = [i for i in args.force if i not in known]
+    if unknown:
+        raise InputError(f"--force {unknown[0]}: no scene has that id; use one of the ids in {args.manifest}")
+    from renderkit.state import open_state  # the cache layer loads only when a plan is made
+
+    state = open_state(manifest)
+    plan = make_plan(manifest, state, force=args.force)
+    for warning in manifest.warnings:
+        print(warning, file=sys.stderr)
+    print(_table(plan), file=sys.stderr)
+    if args.json:
+        print(json.dumps(_document(args.manifest, plan, state), indent=2))
+    return 0
+
+
+def _money(cost: float | None) -> str:
+    return "?" if cost is None else f"${cost:.2f}"
+
+
+def _table(plan: Plan) -> str:
+    rows = [("STATUS", "SCENE", "COST", "REASON")]
+    rows += [(i.status, i.scene.id, _money(i.cost_usd) if i.status != "cached" else "-", i.reason) for i in plan.items]
+    widths = [max(len(r[c]) for r in rows) for c in range(3)]
+    lines = ["  ".join(r[c].ljust(widths[c]) for c in range(3)) + "  " + r[3] for r in rows]
+    paying = plan.to_render
+    summary = (
+        f"{len(paying)} to render, {len(plan.items) - len(paying)} cached; estimated cost {_money(plan.total_cost_usd)}"
+    )
+    if plan.unknown_cost:
+        summary += f" plus unknown for {', '.join(plan.unknown_cost)}"
+    budget = plan.manifest.budget
+    if budget is not None and plan.total_cost_usd > budget:
+        summary += f"; over the budget of {_money(budget)}, so build would refuse"
+    return "\n".join([*lines, summary])
+
+
+def _document(path: str, plan: Plan, state: State) -> dict[str, object]:
+    """The `--json` document; `rendered` counts the scenes a build would render (render and blocked)."""
+    return {
+        "manifest": path,
+        "scenes": [_scene(plan, item, state) for item in plan.items],
+        "totals": {
+            "rendered": len(plan.to_render),
+            "cached": len(plan.items) - len(plan.to_render),
+            "failed": 0,
+            "cost_usd": plan.total_cost_usd,
+        },
+    }
+
+
+def _scene(plan: Plan, item: PlanItem, state: State) -> dict[str, object]:
+    # The lock's task id and hashes describe this scene only while it stays cached under the same key.
+    locked = getattr(state, "locked", None)
+    entry = locked(item.scene.id) if locked is not None and item.status == "cached" else None
+    if entry is not None and getattr(entry, "key", None) != item.key:
+        entry = None
+    output = plan.manifest.output_dir / f"{item.scene.id}.mp4"
+    return {
+        "id": item.scene.id,
+        "key": item.key,
+        "status": item.status,
+        "reason": item.reason,
+        "task_id": getattr(entry, "task_id", None),
+        "file": output.relative_to(plan.manifest.root).as_posix(),
+        "sha256": getattr(entry, "sha256", None),
+        "bytes": getattr(entry, "bytes", None),
+        "cost_usd": item.cost_usd,
+    }

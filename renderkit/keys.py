@@ -1,0 +1,45 @@
+"""Render keys: the sha256 of a scene's normalized request in RFC 8785 canonical JSON.
+
+The request holds everything that changes the rendered video and nothing else: provider kind, model, prompt,
+size, seconds, take, the input image's content hash (or URL), the upstream scene's key and the storyboard.
+Base URLs, API keys, provider names, output paths, scene order and YAML formatting stay out of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import rfc8785
+
+from renderkit.spec import Scene
+
+# Bump when the request's shape or meaning changes: every key changes with it, so old renders are not reused.
+KEY_VERSION = 1
+
+
+def scene_request(scene: Scene, kind: str, upstream_key: str | None) -> dict[str, object]:
+    """The normalized request of ``scene`` rendered by a provider of ``kind``."""
+    image: dict[str, object] | None = None
+    if scene.image is not None:
+        image = {"url": scene.image.url} if scene.image.url is not None else {"sha256": scene.image.sha256}
+    return {
+        "key_version": KEY_VERSION,
+        "kind": kind,
+        "model": scene.model,
+        "prompt": scene.prompt,
+        "size": scene.size,
+        "seconds": scene.seconds,
+        "take": scene.take,
+        "image": image,
+        "remix_of": upstream_key,
+        "storyboard": [{"prompt": s.prompt, "seconds": s.seconds} for s in scene.storyboard] or None,
+    }
+
+
+def render_key(request: Mapping[str, object]) -> str:
+    """sha256 hex digest of the request's RFC 8785 canonical JSON."""
+    # rfc8785 types its input as nested JSON values; a request is one, but Mapping[str, object] cannot say so.
+    value: Any = request
+    return hashlib.sha256(rfc8785.dumps(value)).hexdigest()

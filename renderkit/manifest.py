@@ -1,0 +1,176 @@
+"""Load renderkit.yaml: parse, validate against the schema, check meaning, and resolve every scene.
+
+Every problem is collected and raised at once as a ManifestError of located diagnostics; nothing is written
+and nothing is sent. Defaults resolve in this order: the scene, then its remix source (for model, size,
+seconds and provider), then ``defaults:``, then the model catalog.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, cast
+
+from renderkit.catalog import catalog
+from renderkit.errors import Diagnostic, ManifestError
+from renderkit.schema import SUPPORTED_VERSIONS, Issue, describe, manifest_validator
+from renderkit.semantics import SceneChecker
+from renderkit.spec import ImageRef, Manifest, ProviderConfig, Scene, Shot
+from renderkit.yamlload import Document, PathKey, format_path, read_yaml
+
+__all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_manifest"]
+
+DEFAULT_OUTPUT_DIR = "renders"
+SIMULATOR = "simulator"
+_DEFAULT_BASE_URLS = {"openai": "https://api.openai.com", "generations": "https://api.crazyrouter.com"}
+_DEFAULT_BASE_URLS["unified"] = _DEFAULT_BASE_URLS["generations"]
+_DEFAULT_KEY_ENVS = {"openai": "OPENAI_API_KEY", "generations": "CRAZYROUTER_API_KEY", "unified": "CRAZYROUTER_API_KEY"}
+
+
+def load_manifest(path: str | os.PathLike[str]) -> Manifest:
+    """Load and check the manifest at ``path``.
+
+    :raises ManifestError: with every located problem found.
+    :raises InputError: when the file cannot be read at all.
+    """
+    display = os.fspath(path)
+    manifest_path = Path(path).absolute()
+    doc, diagnostics = read_yaml(manifest_path, display)
+    loader = _Loader(display, manifest_path, doc, diagnostics)
+    return loader.load()
+
+
+class _Loader:
+    """One load: collects diagnostics while building the Manifest."""
+
+    def __init__(self, display: str, path: Path, doc: Document, diagnostics: list[Diagnostic]) -> None:
+        self.display = display
+        self.path = path
+        self.root = path.parent
+        self.doc = doc
+        self.errors = list(diagnostics)
+        self.warnings: list[Diagnostic] = []
+
+    def report(self, path: PathKey, message: str, code: str, *, key: bool = False, warning: bool = False) -> None:
+        """Record a diagnostic located at ``path``."""
+        line, col = self.doc.at(path, key=key)
+        diagnostic = Diagnostic(
+            self.display, line, col, format_path(path), message, code, "warning" if warning else "error"
+        )
+        (self.warnings if warning else self.errors).append(diagnostic)
+
+    def at(self, path: PathKey) -> tuple[int, int]:
+        """Line and column where ``path`` is written."""
+        return self.doc.at(path)
+
+    def fail(self) -> ManifestError:
+        """The error carrying every diagnostic so far (warnings too), in document order."""
+        return ManifestError(sorted(self.errors + self.warnings, key=lambda d: (d.line, d.col, d.path)))
+
+    def load(self) -> Manifest:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.report(
+                (), f"the manifest must be a mapping with 'version: 1' and 'scenes', not {describe(data)}", "top"
+            )
+            raise self.fail()
+        if not self._version_ok(data):
+            raise self.fail()
+        bad_scenes: set[int] = set()
+        for issue in manifest_validator().issues(data):
+            if issue.path[:1] == ("version",):
+                continue  # reported by _version_ok with the supported versions
+            self._schema_issue(issue)
+            if len(issue.path) > 1 and issue.path[0] == "scenes" and isinstance(issue.path[1], int):
+                bad_scenes.add(issue.path[1])
+            else:
+                bad_scenes.add(-1)
+        if -1 in bad_scenes:
+            raise self.fail()  # the top level is broken: scene checks would only add noise
+        providers = self._providers(cast(dict[str, Any], data.get("providers") or {}))
+        output_dir = self._output_dir(data)
+        checker = SceneChecker(self, self.root, providers, cast(dict[str, Any], data.get("defaults") or {}), catalog())
+        scenes = checker.check(cast(list[dict[str, Any]], data["scenes"]), bad_scenes)
+        if self.errors:
+            raise self.fail()
+        budget = data.get("budget")
+        return Manifest(
+            path=self.path,
+            root=self.root,
+            providers=providers,
+            scenes=scenes,
+            budget=None if budget is None else float(budget),
+            output_dir=output_dir,
+            warnings=tuple(self.warnings),
+        )
+
+    def _version_ok(self, data: dict[str, Any]) -> bool:
+        supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+        if "version" not in data:
+            self.report(
+                (), f"missing 'version: 1' at the top of the manifest (supported versions: {supported})", "version"
+            )
+            return True
+        version = data["version"]
+        if isinstance(version, int) and not isinstance(version, bool) and version in SUPPORTED_VERSIONS:
+            return True
+        self.report(
+            ("version",),
+            f"unsupported manifest version {describe(version)}; this renderkit reads version {supported}",
+            "version",
+        )
+        return False
+
+    def _schema_issue(self, issue: Issue) -> None:
+        message = issue.message
+        source = self.doc.plain.get(issue.path)
+        if issue.code == "type" and source is not None and "string" in issue.expected:
+            if source in ("", "~") or source.lower() == "null":
+                message = "has no value; write it after the colon"
+            else:
+                message = (
+                    f"YAML 1.1 reads {source!r} as {describe(_value_at(self.doc.data, issue.path))}, not text; "
+                    f'quote it: "{source}"'
+                )
+        elif issue.code == "type" and "integer" in issue.expected:
+            value = _value_at(self.doc.data, issue.path)
+            if isinstance(value, str) and value.strip().isdigit():
+                message = f"expected a whole number, got the text {value!r}; remove the quotes"
+        self.report(issue.path, message, f"schema-{issue.code}", key=issue.at_key)
+
+    def _providers(self, raw: dict[str, Any]) -> dict[str, ProviderConfig]:
+        if not raw:
+            return {SIMULATOR: ProviderConfig(SIMULATOR, SIMULATOR, None, None, None, None, None, None)}
+        out: dict[str, ProviderConfig] = {}
+        for name, p in raw.items():
+            kind = p["kind"]
+            out[name] = ProviderConfig(
+                name=name,
+                kind=kind,
+                base_url=p.get("base_url", _DEFAULT_BASE_URLS.get(kind)),
+                api_key_env=p.get("api_key_env", _DEFAULT_KEY_ENVS.get(kind)),
+                rpm=_float_or_none(p.get("rpm")),
+                max_in_flight=None if p.get("max_in_flight") is None else int(p["max_in_flight"]),
+                poll_interval=_float_or_none(p.get("poll_interval")),
+                timeout=_float_or_none(p.get("timeout")),
+            )
+        return out
+
+    def _output_dir(self, data: dict[str, Any]) -> Path:
+        raw = str(data.get("output_dir", DEFAULT_OUTPUT_DIR))
+        target = (self.root / raw).resolve()
+        if Path(raw).is_absolute() or not target.is_relative_to(self.root.resolve()):
+            self.report(
+                ("output_dir",), "must be a directory inside the project, relative to the manifest", "output-dir"
+            )
+        return self.root / raw
+
+
+def _float_or_none(value: object) -> float | None:
+    return None if value is None else float(cast(float, value))
+
+
+def _value_at(data: object, path: PathKey) -> object:
+    for part in path:
+        data = data[part]  # type: ignore[index]
+    return data

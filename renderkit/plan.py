@@ -1,0 +1,162 @@
+"""The plan: which scenes are cached, which render and which wait on an upstream render, why, and at what cost.
+
+Computed from the manifest, the input files and what the cache and the lock hold; it sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from renderkit.catalog import catalog
+from renderkit.keys import render_key, scene_request
+from renderkit.spec import Manifest, Scene
+
+__all__ = ["Plan", "PlanItem", "Previous", "State", "make_plan", "render_key"]
+
+Status = Literal["cached", "render", "blocked"]
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What a scene rendered last time: its key and, when the cache index still has it, its request."""
+
+    key: str
+    request: Mapping[str, object] | None
+
+
+class State(Protocol):
+    """What the plan reads from the cache index and the lock."""
+
+    def cached(self, key: str) -> bool:
+        """The cache holds a finished, usable render for ``key`` (a cheap check)."""
+        ...
+
+    def previous(self, scene_id: str) -> Previous | None:
+        """What the scene rendered last time, or None for a new scene."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One scene's verdict; blocked scenes have keys too (keys come from requests, not outputs)."""
+
+    scene: Scene
+    key: str
+    request: Mapping[str, object]
+    status: Status
+    reason: str
+    cost_usd: float | None
+    depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every scene in dependency order (upstream first) and the estimated cost of what would render."""
+
+    manifest: Manifest
+    items: tuple[PlanItem, ...]
+    total_cost_usd: float
+    unknown_cost: tuple[str, ...]
+
+    @property
+    def to_render(self) -> tuple[PlanItem, ...]:
+        """Items a build would pay for (render and blocked)."""
+        return tuple(i for i in self.items if i.status != "cached")
+
+
+def make_plan(manifest: Manifest, state: State, *, force: Collection[str] = ()) -> Plan:
+    """Plan ``manifest`` against ``state``; ``force`` names scenes to render even when cached."""
+    prices = catalog()
+    items: dict[str, PlanItem] = {}
+    for scene in dependency_order(manifest.scenes):
+        upstream = items[scene.remix_of] if scene.remix_of is not None else None
+        kind = manifest.providers[scene.provider].kind
+        request = scene_request(scene, kind, None if upstream is None else upstream.key)
+        key = render_key(request)
+        status, reason = _verdict(scene, key, request, upstream, state, force)
+        cost = prices.cost(scene.model, scene.size, scene.seconds)
+        items[scene.id] = PlanItem(
+            scene=scene,
+            key=key,
+            request=request,
+            status=status,
+            reason=reason,
+            cost_usd=0.0 if status == "cached" else cost,
+            depends_on=() if upstream is None else (upstream.scene.id,),
+        )
+    ordered = tuple(items.values())
+    paid = [i for i in ordered if i.status != "cached"]
+    return Plan(
+        manifest=manifest,
+        items=ordered,
+        total_cost_usd=round(sum(i.cost_usd for i in paid if i.cost_usd is not None), 6),
+        unknown_cost=tuple(i.scene.id for i in paid if i.cost_usd is None),
+    )
+
+
+def dependency_order(scenes: tuple[Scene, ...]) -> list[Scene]:
+    """Scenes with every upstream before its dependents, otherwise in manifest order."""
+    by_id = {s.id: s for s in scenes}
+    done: set[str] = set()
+    out: list[Scene] = []
+    for scene in scenes:
+        chain: list[Scene] = []
+        current: Scene | None = scene
+        while current is not None and current.id not in done:
+            chain.append(current)
+            done.add(current.id)
+            current = by_id[current.remix_of] if current.remix_of is not None else None
+        out.extend(reversed(chain))
+    return out
+
+
+def _verdict(
+    scene: Scene,
+    key: str,
+    request: Mapping[str, object],
+    upstream: PlanItem | None,
+    state: State,
+    force: Collection[str],
+) -> tuple[Status, str]:
+    if scene.id in force:
+        return "render", "forced"
+    previous = state.previous(scene.id)
+    if state.cached(key):
+        same = previous is not None and previous.key == key
+        return "cached", "unchanged" if same else "same request as a cached render"
+    blocked = upstream is not None and upstream.status != "cached"
+    changes = _changes(scene, key, request, previous, upstream_changes=not blocked)
+    if upstream is not None and blocked:
+        return "blocked", "; ".join([f"upstream {upstream.scene.id} re-renders", *changes])
+    return "render", ", ".join(changes) or "request changed"
+
+
+def _changes(
+    scene: Scene, key: str, request: Mapping[str, object], previous: Previous | None, *, upstream_changes: bool
+) -> list[str]:
+    """Field-level reasons why ``request`` differs from what the scene rendered last time."""
+    if previous is None:
+        return ["new scene"]
+    if previous.key == key:
+        return ["not in the cache"]
+    if previous.request is None:
+        return ["request changed"]
+    old = previous.request
+    out: list[str] = []
+    for name in ("key_version", "kind", "model", "size", "seconds"):
+        if old.get(name) != request.get(name):
+            label = {"key_version": "key format", "kind": "provider kind"}.get(name, name)
+            out.append(f"{label} {old.get(name)} -> {request.get(name)}")
+    for name, what in (
+        ("prompt", "prompt changed"),
+        ("take", "take changed"),
+        ("image", "input image changed"),
+        ("storyboard", "storyboard changed"),
+    ):
+        if old.get(name) != request.get(name):
+            out.append(what)
+    if upstream_changes and old.get("remix_of") != request.get("remix_of"):
+        out.append(f"upstream {scene.remix_of} changed" if scene.remix_of else "no longer a remix")
+    return out

@@ -1,0 +1,350 @@
+"""The only code that knows where schemas live: loads them once and compiles each validator once.
+
+The manifest validator interprets the subset of JSON Schema 2020-12 that renderkit's schemas use, compiled
+into closures: importing and running jsonschema would cost more than the rest of a no-op build. A schema using
+any other keyword is refused when compiled, and the tests check that jsonschema agrees on every example and
+every bad manifest in the corpus.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+PathKey = tuple[str | int, ...]
+
+SUPPORTED_VERSIONS = (1,)
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default"})
+_TYPES: dict[str, Callable[[object], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One way an instance breaks the schema; ``at_key`` points at a mapping key rather than its value."""
+
+    path: PathKey
+    code: str
+    message: str
+    expected: tuple[str, ...] = ()
+    at_key: bool = False
+
+
+Check = Callable[[object, PathKey, list[Issue]], None]
+
+
+@functools.cache
+def manifest_schema() -> Mapping[str, Any]:
+    """The manifest v1 JSON Schema, parsed once."""
+    return _load("manifest.v1.schema.json")
+
+
+@functools.cache
+def manifest_validator() -> Validator:
+    """The manifest v1 validator, compiled once."""
+    return Validator(manifest_schema())
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("renderkit").joinpath("schemas", name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+class Validator:
+    """A schema compiled into checks; ``issues(instance)`` lists every violation."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self._root = schema
+        self._refs: dict[str, Check] = {}
+        self._check = self._compile(schema)
+
+    def issues(self, instance: object) -> list[Issue]:
+        """Every violation, in document order."""
+        out: list[Issue] = []
+        self._check(instance, (), out)
+        return out
+
+    def _compile(self, schema: Mapping[str, Any]) -> Check:
+        unknown = set(schema) - _ANNOTATIONS - set(_KEYWORDS)
+        if unknown:
+            raise ValueError(f"schema keywords not supported by renderkit.schema: {sorted(unknown)}")
+        checks = [_KEYWORDS[k](self, schema) for k in _KEYWORDS if k in schema]
+        checks = [c for c in checks if c is not None]
+
+        def check(value: object, path: PathKey, out: list[Issue]) -> None:
+            for c in checks:
+                c(value, path, out)
+
+        return check
+
+    def _ref(self, ref: str) -> Check:
+        if ref not in self._refs:
+            if not ref.startswith("#/$defs/"):
+                raise ValueError(f"only local #/$defs/ references are supported, not {ref!r}")
+            # Registered before compiling so that recursive definitions terminate.
+            self._refs[ref] = lambda v, p, o: target(v, p, o)
+            target = self._compile(self._root["$defs"][ref.removeprefix("#/$defs/")])
+            self._refs[ref] = target
+        return self._refs[ref]
+
+
+def _type(v: Validator, s: Mapping[str, Any]) -> Check:
+    names = (s["type"],) if isinstance(s["type"], str) else tuple(s["type"])
+    tests = [_TYPES[n] for n in names]
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if not any(t(value) for t in tests):
+            message = f"expected {_or(_TYPE_WORDS[n] for n in names)}, got {describe(value)}"
+            out.append(Issue(path, "type", message, names))
+
+    return check
+
+
+def _const(v: Validator, s: Mapping[str, Any]) -> Check:
+    want = s["const"]
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if not _equal(value, want):
+            out.append(Issue(path, "const", f"must be {json.dumps(want)}, not {describe(value)}"))
+
+    return check
+
+
+def _enum(v: Validator, s: Mapping[str, Any]) -> Check:
+    allowed = list(s["enum"])
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if not any(_equal(value, a) for a in allowed):
+            words = [str(a) for a in allowed]
+            hint = _did_you_mean(value, words) or f"use one of: {', '.join(words)}"
+            out.append(Issue(path, "enum", f"{describe(value)} is not allowed; {hint}"))
+
+    return check
+
+
+def _properties(v: Validator, s: Mapping[str, Any]) -> Check:
+    props = {name: v._compile(sub) for name, sub in s["properties"].items()}
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if isinstance(value, dict):
+            for name, sub in props.items():
+                if name in value:
+                    sub(value[name], (*path, name), out)
+
+    return check
+
+
+def _additional(v: Validator, s: Mapping[str, Any]) -> Check:
+    known = list(s.get("properties", {}))
+    extra = s["additionalProperties"]
+    sub = None if isinstance(extra, bool) else v._compile(extra)
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if not isinstance(value, dict):
+            return
+        for name, item in value.items():
+            if name in known:
+                continue
+            if sub is not None:
+                sub(item, (*path, name), out)
+            elif extra is False:
+                hint = _did_you_mean(name, known) or f"expected one of: {', '.join(known)}"
+                out.append(Issue((*path, name), "unknown-field", f"unknown field {name!r}; {hint}", at_key=True))
+
+    return check
+
+
+def _property_names(v: Validator, s: Mapping[str, Any]) -> Check:
+    sub = v._compile(s["propertyNames"])
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if isinstance(value, dict):
+            for name in value:
+                found: list[Issue] = []
+                sub(name, (*path, name), found)
+                out.extend(Issue(i.path, i.code, f"name {i.message}", at_key=True) for i in found)
+
+    return check
+
+
+def _required(v: Validator, s: Mapping[str, Any]) -> Check:
+    names = tuple(s["required"])
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if isinstance(value, dict):
+            for name in names:
+                if name not in value:
+                    out.append(Issue((*path, name), "required", f"missing required field {name!r}; add it"))
+
+    return check
+
+
+def _items(v: Validator, s: Mapping[str, Any]) -> Check:
+    sub = v._compile(s["items"])
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                sub(item, (*path, i), out)
+
+    return check
+
+
+def _at_least(keyword: str, kind: type, message: str) -> Callable[[Validator, Mapping[str, Any]], Check]:
+    """A minimum-size keyword (minItems, minLength, minProperties); ``message`` may use {least}."""
+
+    def compile_keyword(v: Validator, s: Mapping[str, Any]) -> Check:
+        least = s[keyword]
+        text = message.format(least=least)
+
+        def check(value: object, path: PathKey, out: list[Issue]) -> None:
+            if isinstance(value, kind) and len(value) < least:  # type: ignore[arg-type]
+                out.append(Issue(path, "too-short", text))
+
+        return check
+
+    return compile_keyword
+
+
+def _max_length(v: Validator, s: Mapping[str, Any]) -> Check:
+    most = s["maxLength"]
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if isinstance(value, str) and len(value) > most:
+            out.append(Issue(path, "max-length", f"is longer than {most} characters; shorten it"))
+
+    return check
+
+
+def _pattern(v: Validator, s: Mapping[str, Any]) -> Check:
+    regex = re.compile(s["pattern"])
+    rule = s.get("description", f"must match {s['pattern']}")
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if isinstance(value, str) and not regex.search(value):
+            out.append(Issue(path, "pattern", f"{value!r} is not valid here. {rule}"))
+
+    return check
+
+
+def _minimum(v: Validator, s: Mapping[str, Any]) -> Check:
+    least = s["minimum"]
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if _TYPES["number"](value) and value < least:
+            out.append(Issue(path, "minimum", f"must be at least {least}, not {value}"))
+
+    return check
+
+
+def _exclusive_minimum(v: Validator, s: Mapping[str, Any]) -> Check:
+    bound = s["exclusiveMinimum"]
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        if _TYPES["number"](value) and value <= bound:
+            out.append(Issue(path, "minimum", f"must be greater than {bound}, not {value}"))
+
+    return check
+
+
+def _any_of(v: Validator, s: Mapping[str, Any]) -> Check:
+    branches = [v._compile(b) for b in s["anyOf"]]
+
+    def check(value: object, path: PathKey, out: list[Issue]) -> None:
+        results: list[list[Issue]] = []
+        for branch in branches:
+            found: list[Issue] = []
+            branch(value, path, found)
+            if not found:
+                return
+            results.append(found)
+        if all(i.code == "required" for branch_issues in results for i in branch_issues):
+            names = [str(i.path[-1]) for branch_issues in results for i in branch_issues]
+            out.append(Issue(path, "required", f"needs {_or(repr(n) for n in names)}; add one"))
+        else:
+            best: list[Issue] = min(results, key=len)
+            out.extend(best)
+
+    return check
+
+
+_KEYWORDS: dict[str, Callable[[Validator, Mapping[str, Any]], Check]] = {
+    "$ref": lambda v, s: v._ref(s["$ref"]),
+    "type": _type,
+    "const": _const,
+    "enum": _enum,
+    "required": _required,
+    "anyOf": _any_of,
+    "properties": _properties,
+    "additionalProperties": _additional,
+    "propertyNames": _property_names,
+    "minProperties": _at_least("minProperties", dict, "needs at least {least} entry; add one or remove the key"),
+    "items": _items,
+    "minItems": _at_least("minItems", list, "needs at least {least} item; add one or remove the key"),
+    "minLength": _at_least("minLength", str, "must not be empty"),
+    "maxLength": _max_length,
+    "pattern": _pattern,
+    "minimum": _minimum,
+    "exclusiveMinimum": _exclusive_minimum,
+}
+
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+    "object": "a mapping",
+    "array": "a list",
+}
+
+
+def describe(value: object) -> str:
+    """A short description of a value for messages, e.g. ``the number 750`` or ``a list``."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _or(words: Iterable[str]) -> str:
+    items: list[str] = list(words)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _did_you_mean(value: object, choices: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _equal(a: object, b: object) -> bool:
+    """JSON equality: 1 == 1.0 but true != 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b

@@ -1,0 +1,324 @@
+"""Checks the schema cannot express, and the resolution of every scene to its final values.
+
+Runs on scenes the schema accepted: unique, file-safe ids; scene and provider references; remix cycles;
+model limits from the catalog; and what each provider kind can do (remix, storyboard, image input).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from renderkit.catalog import Catalog, ModelInfo
+from renderkit.images import resolve_image
+from renderkit.spec import ImageRef, ProviderConfig, Scene, Shot
+from renderkit.yamlload import PathKey
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", "clock$"] + [f"{d}{n}" for d in ("com", "lpt") for n in "0123456789¹²³"]
+)
+
+
+class Reporter(Protocol):
+    """Where located diagnostics go."""
+
+    def report(self, path: PathKey, message: str, code: str, *, key: bool = ..., warning: bool = ...) -> None: ...
+
+    def at(self, path: PathKey) -> tuple[int, int]: ...
+
+
+def id_problem(scene_id: str) -> str | None:
+    """Why ``scene_id`` is not a safe file-name stem on every OS, or None."""
+    if not _SAFE_ID.fullmatch(scene_id):
+        if "/" in scene_id or "\\" in scene_id:
+            return "contains a path separator"
+        if scene_id.startswith("."):
+            return "starts with '.', which hides the file"
+        return "may use only letters, digits, '.', '_' and '-', starting with a letter or digit"
+    if ".." in scene_id:
+        return "contains '..'"
+    if scene_id.endswith("."):
+        return "ends with '.', which Windows drops"
+    if scene_id.split(".")[0].lower() in _RESERVED:
+        return "is a reserved device name on Windows"
+    return None
+
+
+class SceneChecker:
+    """Checks and resolves the scenes of one manifest."""
+
+    def __init__(
+        self,
+        reporter: Reporter,
+        root: Path,
+        providers: Mapping[str, ProviderConfig],
+        defaults: Mapping[str, Any],
+        models: Catalog,
+    ) -> None:
+        self._reporter = reporter
+        self._root = root
+        self._providers = providers
+        self._defaults = defaults
+        self._catalog = models
+        self._reported: set[tuple[PathKey, str]] = set()
+        self._errors = 0
+        self._images: dict[str, tuple[ImageRef | None, str | None]] = {}
+
+    def _report(self, path: PathKey, message: str, code: str, *, warning: bool = False) -> None:
+        self._errors += not warning
+        # A problem in defaults would otherwise repeat once per scene that inherits it.
+        if (path, message) not in self._reported:
+            self._reported.add((path, message))
+            self._reporter.report(path, message, code, warning=warning)
+
+    def check(self, raw: list[dict[str, Any]], bad: set[int]) -> tuple[Scene, ...]:
+        """Resolved scenes in manifest order; problems go to the reporter."""
+        index = self._ids(raw, bad)
+        upstream = self._references(raw, index)
+        resolved: dict[int, Scene | None] = {}
+        for start in range(len(raw)):
+            chain = []
+            i: int | None = start
+            while i is not None and i not in resolved:
+                chain.append(i)
+                i = upstream.get(i)
+                if i in chain:
+                    self._cycle(raw, chain[chain.index(i) :])
+                    for j in chain:
+                        resolved[j] = None
+                    break
+            for j in reversed(chain):
+                if j in resolved:
+                    continue
+                parent = upstream.get(j)
+                source = None if parent is None else resolved.get(parent)
+                ok = j not in bad and (parent is None or source is not None)
+                resolved[j] = self._scene(j, raw[j], source) if ok else None
+        return tuple(s for i in range(len(raw)) if (s := resolved[i]) is not None)
+
+    def _ids(self, raw: list[dict[str, Any]], bad: set[int]) -> dict[str, int]:
+        index: dict[str, int] = {}
+        folded: dict[str, int] = {}
+        for i, scene in enumerate(raw):
+            scene_id = scene.get("id") if isinstance(scene, dict) else None
+            if not isinstance(scene_id, str):
+                continue
+            path = ("scenes", i, "id")
+            if i not in bad and (problem := id_problem(scene_id)) is not None:
+                self._report(path, f"{scene_id!r} {problem}; the id names the output file, so rename it", "scene-id")
+            if scene_id in index:
+                first = self._reporter.at(("scenes", index[scene_id], "id"))[0]
+                self._report(path, f"duplicate scene id {scene_id!r} (first on line {first}); rename one", "scene-dup")
+                continue
+            other = folded.get(scene_id.lower())
+            if other is not None:
+                first_id = raw[other]["id"]
+                message = f"{scene_id!r} differs from {first_id!r} only in case; output files would collide"
+                self._report(path, message + " on macOS and Windows, so rename one", "scene-dup")
+            index[scene_id] = i
+            folded.setdefault(scene_id.lower(), i)
+        return index
+
+    def _references(self, raw: list[dict[str, Any]], index: Mapping[str, int]) -> dict[int, int]:
+        upstream: dict[int, int] = {}
+        for i, scene in enumerate(raw):
+            ref = scene.get("remix_of") if isinstance(scene, dict) else None
+            if not isinstance(ref, str):
+                continue
+            if ref in index:
+                upstream[i] = index[ref]
+            else:
+                hint = _did_you_mean(ref, index)
+                self._report(("scenes", i, "remix_of"), f"no scene has the id {ref!r}{hint}", "scene-ref")
+        return upstream
+
+    def _cycle(self, raw: list[dict[str, Any]], members: list[int]) -> None:
+        first = min(members)
+        start = members.index(first)
+        ordered = members[start:] + members[:start]
+        names = " -> ".join(str(raw[i]["id"]) for i in [*ordered, first])
+        message = f"remix_of forms a cycle: {names}; a scene cannot remix its own output, so remove one remix_of"
+        self._report(("scenes", first, "remix_of"), message, "scene-cycle")
+
+    def _field(self, i: int, scene: Mapping[str, Any], name: str) -> tuple[Any, PathKey]:
+        if name in scene:
+            return scene[name], ("scenes", i, name)
+        if name in self._defaults:
+            return self._defaults[name], ("defaults", name)
+        return None, ("scenes", i, name)
+
+    def _scene(self, i: int, scene: Mapping[str, Any], source: Scene | None) -> Scene | None:
+        errors_before = self._errors
+        here: PathKey = ("scenes", i)
+        provider = self._provider(i, scene, source)
+        model, model_path = self._inherit(i, scene, source, "model")
+        model = model or self._catalog.default_model
+        info = self._catalog.model(model)
+        if info is None:
+            message = f"model {model!r} is not in renderkit's catalog: no size or seconds checks and no cost estimate"
+            self._report(model_path, message, "model-unknown", warning=True)
+        elif provider is not None and provider.kind not in info.kinds:
+            kinds = " or ".join(sorted(info.kinds))
+            message = (
+                f"{model} is not served by provider {provider.name!r} (kind {provider.kind}); use a {kinds} provider"
+            )
+            self._report(model_path, message, "model-kind")
+        shots = tuple(Shot(str(s["prompt"]).strip(), int(s["seconds"])) for s in scene.get("storyboard", ()))
+        size = self._size(i, scene, source, info)
+        seconds = self._seconds(i, scene, source, info, shots)
+        prompt = str(scene.get("prompt", "\n".join(s.prompt for s in shots))).strip()
+        if not prompt or any(not s.prompt for s in shots):
+            self._report(here + (("prompt",) if "prompt" in scene else ("storyboard",)), "is blank; write it", "blank")
+        image = self._image(i, scene, provider, source is not None)
+        self._capabilities(i, scene, provider)
+        take, _ = self._field(i, scene, "take")
+        if self._errors > errors_before or provider is None or size is None or seconds is None:
+            return None
+        return Scene(
+            id=scene["id"],
+            prompt=prompt,
+            model=model,
+            size=size,
+            seconds=seconds,
+            provider=provider.name,
+            image=image,
+            remix_of=scene.get("remix_of"),
+            storyboard=shots,
+            take=None if take is None else str(take),
+            line=self._reporter.at(here)[0],
+        )
+
+    def _inherit(self, i: int, scene: Mapping[str, Any], source: Scene | None, name: str) -> tuple[Any, PathKey]:
+        """A field's value: the scene's own, else its remix source's, else the defaults'."""
+        if source is None:
+            return self._field(i, scene, name)
+        inherited = getattr(source, name)
+        if name in scene and scene[name] != inherited:
+            message = (
+                f"a remix keeps the {name} of its source ({inherited} from {source.id!r}); "
+                f"remove {name} here or change it on {source.id!r}"
+            )
+            self._report(("scenes", i, name), message, "remix-field")
+        return inherited, ("scenes", i, name) if name in scene else ("scenes", i, "remix_of")
+
+    def _provider(self, i: int, scene: Mapping[str, Any], source: Scene | None) -> ProviderConfig | None:
+        name, path = self._inherit(i, scene, source, "provider")
+        if name is None:
+            if len(self._providers) == 1:
+                return next(iter(self._providers.values()))
+            names = ", ".join(self._providers)
+            message = f"several providers ({names}) and no default; set provider here or defaults.provider"
+            self._report(path, message, "provider-missing")
+            return None
+        if name not in self._providers:
+            hint = (
+                _did_you_mean(name, self._providers) or f"; define it under providers: ({', '.join(self._providers)})"
+            )
+            self._report(path, f"no provider is named {name!r}{hint}", "provider-ref")
+            return None
+        return self._providers[name]
+
+    def _size(self, i: int, scene: Mapping[str, Any], source: Scene | None, info: ModelInfo | None) -> str | None:
+        size, path = self._inherit(i, scene, source, "size")
+        if size is None:
+            if info is None:
+                self._report(
+                    ("scenes", i), "the model is not in the catalog, so it has no default size; set size", "size"
+                )
+                return None
+            return info.default_size
+        if info is not None and size not in info.sizes:
+            sizes = " or ".join(info.sizes)
+            self._report(path, f"{info.name} renders {sizes}, not {size}; pick one of those", "size")
+        return str(size)
+
+    def _seconds(
+        self, i: int, scene: Mapping[str, Any], source: Scene | None, info: ModelInfo | None, shots: tuple[Shot, ...]
+    ) -> int | None:
+        path: PathKey
+        if shots:
+            total = sum(s.seconds for s in shots)
+            if "seconds" in scene and scene["seconds"] != total:
+                message = (
+                    f"is {scene['seconds']} but the storyboard's shots add up to {total}; "
+                    "remove seconds or fix the shots"
+                )
+                self._report(("scenes", i, "seconds"), message, "seconds")
+                return None
+            seconds, path = total, ("scenes", i, "storyboard")
+        else:
+            seconds, path = self._inherit(i, scene, source, "seconds")
+        if seconds is None:
+            if info is None:
+                self._report(
+                    ("scenes", i),
+                    "the model is not in the catalog, so it has no default length; set seconds",
+                    "seconds",
+                )
+                return None
+            return info.default_seconds
+        if info is not None and seconds not in info.seconds:
+            allowed = ", ".join(str(s) for s in info.seconds)
+            what = f"the shots add up to {seconds} s" if shots else f"{seconds} s"
+            self._report(path, f"{info.name} renders {allowed} seconds, and {what} is not one of them", "seconds")
+        return int(seconds)
+
+    def _image(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None, remix: bool) -> ImageRef | None:
+        if remix:
+            if "image" in scene:
+                self._report(("scenes", i, "image"), "a remix takes no image; remove image or remix_of", "remix-image")
+            return None
+        value, path = self._field(i, scene, "image")
+        if value is None:
+            return None
+        if value not in self._images:
+            self._images[value] = resolve_image(self._root, value)
+        ref, problem = self._images[value]
+        if problem is not None:
+            self._report(path, problem, "image")
+            return None
+        if ref is not None and provider is not None:
+            kind = self._catalog.kinds[provider.kind]
+            if ref.url is None and not kind.image_file:
+                message = (
+                    f"provider {provider.name!r} (kind {provider.kind}) takes image URLs only; give an https:// URL"
+                )
+                self._report(path, message, "image-kind")
+            elif ref.url is not None and not kind.image_url:
+                self._report(
+                    path, f"provider {provider.name!r} (kind {provider.kind}) cannot take an image URL", "image-kind"
+                )
+        return ref
+
+    def _capabilities(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None) -> None:
+        if provider is None:
+            return
+        kind = self._catalog.kinds[provider.kind]
+        able = [k for k, v in self._catalog.kinds.items() if v.remix]
+        if "remix_of" in scene and not kind.remix:
+            message = (
+                f"provider {provider.name!r} (kind {provider.kind}) cannot remix; use a {' or '.join(able)} provider"
+            )
+            self._report(("scenes", i, "remix_of"), message, "remix-kind")
+        if "remix_of" in scene and "storyboard" in scene:
+            self._report(
+                ("scenes", i, "storyboard"),
+                "a remix takes no storyboard; remove storyboard or remix_of",
+                "remix-storyboard",
+            )
+        if "storyboard" in scene and not kind.storyboard:
+            able = [k for k, v in self._catalog.kinds.items() if v.storyboard]
+            message = (
+                f"provider {provider.name!r} (kind {provider.kind}) cannot render a storyboard; "
+                f"use a {' or '.join(able)} provider"
+            )
+            self._report(("scenes", i, "storyboard"), message, "storyboard-kind")
+
+
+def _did_you_mean(value: str, choices: Mapping[str, object] | list[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,142 @@
+"""load_manifest on good input: resolution of defaults, providers, remixes, storyboards and images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from renderkit.errors import ManifestError
+from renderkit.manifest import ImageRef, Shot, load_manifest
+from tests.fixtures.project import Project
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+def test_minimal_manifest_uses_the_embedded_simulator_and_catalog_defaults(project: Project) -> None:
+    project.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: '  a boat  '\n"})
+    m = load_manifest(project.path("renderkit.yaml"))
+    (scene,) = m.scenes
+    assert (scene.id, scene.prompt, scene.model, scene.size, scene.seconds) == ("a", "a boat", "sora-2", "720x1280", 4)
+    assert scene.provider == "simulator"
+    assert scene.line == 3
+    assert m.providers["simulator"].kind == "simulator"
+    assert m.providers["simulator"].base_url is None
+    assert m.output_dir == project.root / "renders"
+    assert m.root == project.root
+    assert m.budget is None
+    assert m.warnings == ()
+
+
+def test_defaults_apply_unless_the_scene_overrides(project: Project) -> None:
+    project.gen(
+        {
+            "renderkit.yaml": """version: 1
+providers:
+  gw: {kind: generations, rpm: 10, max_in_flight: 2}
+  oa: {kind: openai, base_url: "http://127.0.0.1:9", api_key_env: MY_KEY, poll_interval: 2, timeout: 60}
+defaults: {provider: gw, model: sora-2-pro, size: 1792x1024, seconds: 8, take: 3}
+budget: 12
+output_dir: out/videos
+scenes:
+  - {id: a, prompt: x}
+  - {id: b, prompt: y, provider: oa, size: 1280x720, seconds: 12, take: director}
+"""
+        }
+    )
+    m = load_manifest(project.path("renderkit.yaml"))
+    a, b = m.scenes
+    assert (a.provider, a.model, a.size, a.seconds, a.take) == ("gw", "sora-2-pro", "1792x1024", 8, "3")
+    assert (b.provider, b.size, b.seconds, b.take) == ("oa", "1280x720", 12, "director")
+    gw, oa = m.providers["gw"], m.providers["oa"]
+    assert (gw.base_url, gw.api_key_env, gw.rpm, gw.max_in_flight) == (
+        "https://api.crazyrouter.com",
+        "CRAZYROUTER_API_KEY",
+        10.0,
+        2,
+    )
+    assert (oa.base_url, oa.api_key_env, oa.poll_interval, oa.timeout) == ("http://127.0.0.1:9", "MY_KEY", 2.0, 60.0)
+    assert m.budget == 12.0
+    assert m.output_dir == project.root / "out" / "videos"
+
+
+def test_remix_inherits_model_size_seconds_and_provider_from_its_source(project: Project) -> None:
+    project.gen(
+        {
+            "renderkit.yaml": """version: 1
+defaults: {size: 720x1280}
+scenes:
+  - {id: night, remix_of: day, prompt: make it night}
+  - {id: day, prompt: a city, model: sora-2-pro, size: 1024x1792, seconds: 12}
+"""
+        }
+    )
+    night, _ = load_manifest(project.path("renderkit.yaml")).scenes
+    assert (night.remix_of, night.model, night.size, night.seconds) == ("day", "sora-2-pro", "1024x1792", 12)
+
+
+def test_storyboard_sums_seconds_and_joins_prompts(project: Project) -> None:
+    project.gen(
+        {
+            "renderkit.yaml": """version: 1
+scenes:
+  - id: board
+    size: 1280x720
+    storyboard:
+      - {prompt: Wide shot of a forest, seconds: 3}
+      - {prompt: A deer walks in, seconds: 5}
+"""
+        }
+    )
+    (scene,) = load_manifest(project.path("renderkit.yaml")).scenes
+    assert scene.seconds == 8
+    assert scene.storyboard == (Shot("Wide shot of a forest", 3), Shot("A deer walks in", 5))
+    assert scene.prompt == "Wide shot of a forest\nA deer walks in"
+
+
+def test_image_file_is_hashed_by_content_and_urls_are_kept(project: Project) -> None:
+    import hashlib
+
+    project.gen(
+        {
+            "img/ref.png": PNG,
+            "renderkit.yaml": """version: 1
+scenes:
+  - {id: a, prompt: x, image: img/ref.png}
+  - {id: b, prompt: y, image: "https://example.com/ref.png"}
+""",
+        }
+    )
+    a, b = load_manifest(project.path("renderkit.yaml")).scenes
+    assert a.image == ImageRef(project.root / "img" / "ref.png", None, hashlib.sha256(PNG).hexdigest())
+    assert b.image == ImageRef(None, "https://example.com/ref.png", None)
+
+
+def test_unknown_model_is_a_warning_not_an_error(project: Project) -> None:
+    project.gen(
+        {"renderkit.yaml": "version: 1\nscenes:\n  - {id: a, prompt: x, model: kling-9, size: 1x1, seconds: 7}\n"}
+    )
+    m = load_manifest(project.path("renderkit.yaml"))
+    (warning,) = m.warnings
+    assert (warning.line, warning.col, warning.path, warning.severity) == (3, 31, "scenes[0].model", "warning")
+    assert "kling-9" in warning.message
+    assert m.scenes[0].seconds == 7
+
+
+def test_merge_keys_and_anchors_are_supported(project: Project) -> None:
+    project.gen(
+        {
+            "renderkit.yaml": """version: 1
+x-common: &common {size: 1280x720, seconds: 8}
+scenes:
+  - {<<: *common, id: a, prompt: x}
+  - {<<: *common, id: b, prompt: y, seconds: 4}
+"""
+        }
+    )
+    with pytest.raises(ManifestError, match=r"unknown field 'x-common'"):
+        load_manifest(project.path("renderkit.yaml"))
+    text = project.path("renderkit.yaml").read_text().replace("x-common: &common", "defaults: &common")
+    project.gen({"renderkit.yaml": text})
+    a, b = load_manifest(Path(project.path("renderkit.yaml"))).scenes
+    assert (a.size, a.seconds, b.seconds) == ("1280x720", 8, 4)
