@@ -1,0 +1,63 @@
+"""Rendered media per task and variant: rendered once off the event loop, kept in a bounded LRU."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+
+from renderkit.simulator.render import render_spritesheet, render_thumbnail, render_video
+from renderkit.simulator.tasks import Task
+
+VARIANTS = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+BUDGET = 256 << 20  # bytes of rendered media kept; renders are deterministic, so an evicted one re-renders
+
+
+class MediaCache:
+    """Renders each (task, variant) once, sharing the work between concurrent downloads."""
+
+    def __init__(self, budget: int = BUDGET) -> None:
+        self._budget = budget
+        self._held = 0
+        self._done: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._running: dict[tuple[str, str], asyncio.Future[bytes]] = {}
+
+    async def get(self, task: Task, variant: str) -> bytes:
+        """The bytes of ``variant`` for ``task``; must be awaited on the server's event loop."""
+        key = (task.id, variant)
+        if key in self._done:
+            self._done.move_to_end(key)
+            return self._done[key]
+        if key in self._running:
+            return await asyncio.shield(self._running[key])
+        future = asyncio.get_running_loop().run_in_executor(None, _render, task, variant)
+        self._running[key] = future
+        try:
+            data = await asyncio.shield(future)
+        finally:
+            self._running.pop(key, None)
+        self._keep(key, data)
+        return data
+
+    def _keep(self, key: tuple[str, str], data: bytes) -> None:
+        self._done[key] = data
+        self._held += len(data)
+        while self._held > self._budget and len(self._done) > 1:
+            _, old = self._done.popitem(last=False)
+            self._held -= len(old)
+
+
+def _render(task: Task, variant: str) -> bytes:
+    if variant == "thumbnail":
+        return render_thumbnail(task.request, task.stamp)
+    if variant == "spritesheet":
+        return render_spritesheet(task.request, task.stamp, task.fps)
+    return render_video(task.request, task.stamp, task.fps)
+
+
+def etag(task: Task, variant: str, size: int) -> str:
+    """A strong validator: the same task, variant and length always have the same bytes."""
+    digest = hashlib.sha256(
+        f"{task.stamp}:{task.request.fingerprint()}:{task.fps}:{variant}:{size}".encode()
+    ).hexdigest()
+    return f'"{digest[:32]}"'

@@ -1,0 +1,56 @@
+"""Helpers shared by the simulator tests: polling with a deadline and decoding MP4s."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import av
+import httpx
+
+
+def poll_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 10.0) -> Any:
+    """Call ``fetch`` until ``done(result)``; fail after ``timeout`` seconds (a hang guard, not a wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fetch()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached within {timeout} s; last: {result!r}")
+        time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What a full decode of an MP4 found."""
+
+    frames: int
+    width: int
+    height: int
+    seconds: float
+    comment: str
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode every frame; raises av.FFmpegError on a broken file."""
+    with av.open(io.BytesIO(data), "r") as container:
+        stream = container.streams.video[0]
+        frames = 0
+        for frame in container.decode(stream):
+            frames += 1
+            size = (frame.width, frame.height)
+        seconds = float(container.duration or 0) / av.time_base
+        return Decoded(frames, size[0], size[1], seconds, container.metadata.get("comment", ""))
+
+
+def completed(client: httpx.Client, video_id: str) -> dict[str, Any]:
+    """Poll ``GET /v1/videos/{id}`` (openai dialect) until it completes or fails."""
+    body: dict[str, Any] = poll_until(
+        lambda: client.get(f"/v1/videos/{video_id}").json(),
+        lambda b: b.get("status") in ("completed", "failed"),
+    )
+    return body
