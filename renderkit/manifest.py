@@ -107,21 +107,22 @@ class _Loader:
     def _version_ok(self, data: dict[str, Any]) -> bool:
         supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
         if "version" not in data:
-            self.report(
-                (), f"missing 'version: 1' at the top of the manifest (supported versions: {supported})", "version"
-            )
+            message = f"missing 'version: 1' at the top of the manifest (supported versions: {supported})"
+            self.report(("version",), message, "version")
             return True
         version = data["version"]
         if isinstance(version, int) and not isinstance(version, bool) and version in SUPPORTED_VERSIONS:
             return True
-        self.report(
-            ("version",),
-            f"unsupported manifest version {describe(version)}; this renderkit reads version {supported}",
-            "version",
-        )
+        if isinstance(version, str) and version.strip().isdigit():
+            message = f"write the version as a number, without quotes: version: {version.strip()}"
+        else:
+            message = f"unsupported manifest version {version!r}; this renderkit reads version {supported}"
+        self.report(("version",), message, "version")
         return False
 
     def _schema_issue(self, issue: Issue) -> None:
+        if issue.path in self.doc.broken:
+            return
         message = issue.message
         source = self.doc.plain.get(issue.path)
         if issue.code == "type" and source is not None and "string" in issue.expected:
@@ -132,6 +133,9 @@ class _Loader:
                     f"YAML 1.1 reads {source!r} as {describe(_value_at(self.doc.data, issue.path))}, not text; "
                     f'quote it: "{source}"'
                 )
+        elif issue.path[-1:] == ("api_key_env",) and str(_value_at(self.doc.data, issue.path)).startswith("sk-"):
+            message = "this looks like an API key; keep keys out of the manifest: name the environment variable"
+            message += " that holds it (e.g. CRAZYROUTER_API_KEY)"
         elif issue.code == "type" and "integer" in issue.expected:
             value = _value_at(self.doc.data, issue.path)
             if isinstance(value, str) and value.strip().isdigit():

@@ -109,7 +109,7 @@ def _type(v: Validator, s: Mapping[str, Any]) -> Check:
 
     def check(value: object, path: PathKey, out: list[Issue]) -> None:
         if not any(t(value) for t in tests):
-            message = f"expected {_or(_TYPE_WORDS[n] for n in names)}, got {describe(value)}"
+            message = f"expected {or_list(_TYPE_WORDS[n] for n in names)}, got {describe(value)}"
             out.append(Issue(path, "type", message, names))
 
     return check
@@ -233,11 +233,11 @@ def _max_length(v: Validator, s: Mapping[str, Any]) -> Check:
 
 def _pattern(v: Validator, s: Mapping[str, Any]) -> Check:
     regex = re.compile(s["pattern"])
-    rule = s.get("description", f"must match {s['pattern']}")
+    rule = s["description"].split(". ")[0].rstrip(".") if "description" in s else f"must match {s['pattern']}"
 
     def check(value: object, path: PathKey, out: list[Issue]) -> None:
         if isinstance(value, str) and not regex.search(value):
-            out.append(Issue(path, "pattern", f"{value!r} is not valid here. {rule}"))
+            out.append(Issue(path, "pattern", f"{value!r} is not valid here; expected: {rule}"))
 
     return check
 
@@ -275,7 +275,7 @@ def _any_of(v: Validator, s: Mapping[str, Any]) -> Check:
             results.append(found)
         if all(i.code == "required" for branch_issues in results for i in branch_issues):
             names = [str(i.path[-1]) for branch_issues in results for i in branch_issues]
-            out.append(Issue(path, "required", f"needs {_or(repr(n) for n in names)}; add one"))
+            out.append(Issue(path, "required", f"needs {or_list(repr(n) for n in names)}; add one"))
         else:
             best: list[Issue] = min(results, key=len)
             out.extend(best)
@@ -331,7 +331,8 @@ def describe(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
-def _or(words: Iterable[str]) -> str:
+def or_list(words: Iterable[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
     items: list[str] = list(words)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 

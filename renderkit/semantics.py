@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from renderkit.catalog import Catalog, ModelInfo
 from renderkit.images import resolve_image
+from renderkit.schema import or_list
 from renderkit.spec import ImageRef, ProviderConfig, Scene, Shot
 from renderkit.yamlload import PathKey
 
@@ -162,9 +163,10 @@ class SceneChecker:
             message = f"model {model!r} is not in renderkit's catalog: no size or seconds checks and no cost estimate"
             self._report(model_path, message, "model-unknown", warning=True)
         elif provider is not None and provider.kind not in info.kinds:
-            kinds = " or ".join(sorted(info.kinds))
+            kinds = or_list(sorted(info.kinds))
             message = (
-                f"{model} is not served by provider {provider.name!r} (kind {provider.kind}); use a {kinds} provider"
+                f"{model} is not served by provider {provider.name!r} (kind {provider.kind}); "
+                f"use a provider of kind {kinds}"
             )
             self._report(model_path, message, "model-kind")
         shots = tuple(Shot(str(s["prompt"]).strip(), int(s["seconds"])) for s in scene.get("storyboard", ()))
@@ -232,7 +234,7 @@ class SceneChecker:
                 return None
             return info.default_size
         if info is not None and size not in info.sizes:
-            sizes = " or ".join(info.sizes)
+            sizes = or_list(info.sizes)
             self._report(path, f"{info.name} renders {sizes}, not {size}; pick one of those", "size")
         return str(size)
 
@@ -262,9 +264,9 @@ class SceneChecker:
                 return None
             return info.default_seconds
         if info is not None and seconds not in info.seconds:
-            allowed = ", ".join(str(s) for s in info.seconds)
-            what = f"the shots add up to {seconds} s" if shots else f"{seconds} s"
-            self._report(path, f"{info.name} renders {allowed} seconds, and {what} is not one of them", "seconds")
+            allowed = or_list(str(s) for s in info.seconds)
+            what = f"the shots add up to {seconds}" if shots else f"not {seconds}"
+            self._report(path, f"{info.name} renders {allowed} seconds, {what}; pick one of those", "seconds")
         return int(seconds)
 
     def _image(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None, remix: bool) -> ImageRef | None:
@@ -295,28 +297,18 @@ class SceneChecker:
         return ref
 
     def _capabilities(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None) -> None:
+        if "remix_of" in scene and "storyboard" in scene:
+            message = "a remix takes no storyboard; remove storyboard or remix_of"
+            self._report(("scenes", i, "storyboard"), message, "remix-storyboard")
         if provider is None:
             return
         kind = self._catalog.kinds[provider.kind]
-        able = [k for k, v in self._catalog.kinds.items() if v.remix]
-        if "remix_of" in scene and not kind.remix:
-            message = (
-                f"provider {provider.name!r} (kind {provider.kind}) cannot remix; use a {' or '.join(able)} provider"
-            )
-            self._report(("scenes", i, "remix_of"), message, "remix-kind")
-        if "remix_of" in scene and "storyboard" in scene:
-            self._report(
-                ("scenes", i, "storyboard"),
-                "a remix takes no storyboard; remove storyboard or remix_of",
-                "remix-storyboard",
-            )
-        if "storyboard" in scene and not kind.storyboard:
-            able = [k for k, v in self._catalog.kinds.items() if v.storyboard]
-            message = (
-                f"provider {provider.name!r} (kind {provider.kind}) cannot render a storyboard; "
-                f"use a {' or '.join(able)} provider"
-            )
-            self._report(("scenes", i, "storyboard"), message, "storyboard-kind")
+        for field, what, verb in (("remix_of", "remix", "remix"), ("storyboard", "storyboard", "render a storyboard")):
+            if field in scene and not getattr(kind, what):
+                can = or_list(k for k, v in self._catalog.kinds.items() if getattr(v, what))
+                message = f"provider {provider.name!r} (kind {provider.kind}) cannot {verb}; "
+                message += f"use a provider of kind {can}"
+                self._report(("scenes", i, field), message, f"{what}-kind")
 
 
 def _did_you_mean(value: str, choices: Mapping[str, object] | list[str]) -> str:

@@ -38,12 +38,17 @@ _BRACKETS = re.compile(r"[\[\]{}]")
 
 @dataclass
 class Document:
-    """A YAML document as plain values, with the 1-based line and column of every value and key."""
+    """A YAML document as plain values, with the 1-based line and column of every value and key.
+
+    ``broken`` holds the paths of values already reported (bad tags, recursive aliases), so that later checks
+    do not report them a second time.
+    """
 
     data: object
     marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     plain: dict[PathKey, str] = field(default_factory=dict)
+    broken: set[PathKey] = field(default_factory=set)
 
     def at(self, path: PathKey, *, key: bool = False) -> tuple[int, int]:
         """Where ``path`` is written (its key when ``key``), falling back to the nearest written parent."""
@@ -77,7 +82,8 @@ def read_yaml(path: Path, display: str) -> tuple[Document, list[Diagnostic]]:
         raise _fatal(display, 1, 1, "the manifest is empty; start it with 'version: 1' and a scenes list", "empty")
     builder = _Builder(display)
     data = builder.value(node, ())
-    return Document(data, builder.marks, builder.key_marks, builder.plain), builder.diagnostics
+    document = Document(data, builder.marks, builder.key_marks, builder.plain, builder.broken)
+    return document, builder.diagnostics
 
 
 def _fatal(display: str, line: int, col: int, message: str, code: str) -> ManifestError:
@@ -155,6 +161,7 @@ class _Builder:
         self.marks: dict[PathKey, tuple[int, int]] = {}
         self.key_marks: dict[PathKey, tuple[int, int]] = {}
         self.plain: dict[PathKey, str] = {}
+        self.broken: set[PathKey] = set()
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[int] = set()
         self._active: set[int] = set()
@@ -162,6 +169,7 @@ class _Builder:
         self._constructor = yaml.constructor.SafeConstructor()
 
     def _error(self, node: yaml.Node, path: PathKey, message: str, code: str) -> None:
+        self.broken.add(path)
         line, col = _mark(node)
         self.diagnostics.append(Diagnostic(self.display, line, col, format_path(path), message, code))
 
@@ -185,16 +193,15 @@ class _Builder:
             self._seen.add(ident)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
+        if node.tag not in (_SEQ, _MAP):
+            self._error(node, path, f"unsupported YAML tag {node.tag}; remove the tag", "yaml-tag")
         self._active.add(ident)
         try:
-            if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-                return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
-            if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+            if isinstance(node, yaml.MappingNode):
                 return self._mapping(node, path)
+            return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
         finally:
             self._active.discard(ident)
-        self._error(node, path, f"unsupported YAML tag {node.tag}; remove the tag", "yaml-tag")
-        return None
 
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> object:
         tag = node.tag
@@ -202,8 +209,9 @@ class _Builder:
             return node.value
         read_as = _READ_AS.get(tag)
         if read_as is None:
+            # Reported once here; the text goes on so that later checks do not add a second error.
             self._error(node, path, f"unsupported YAML tag {tag}; remove the tag", "yaml-tag")
-            return None
+            return node.value
         self.plain[path] = node.value
         construct = {
             _NULL: self._constructor.construct_yaml_null,

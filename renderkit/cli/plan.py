@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from renderkit.errors import InputError
-from renderkit.manifest import load_manifest
+from renderkit.cli.validate import load_or_report
+from renderkit.errors import InputError, ManifestError
 from renderkit.plan import Plan, PlanItem, State, make_plan
 
 
@@ -25,7 +25,9 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Plan the manifest against the lock and cache; human table to stderr, JSON to stdout."""
-    manifest = load_manifest(args.manifest)
+    manifest = load_or_report(args.manifest)
+    if manifest is None:
+        return ManifestError.exit_code
     known = {s.id for s in manifest.scenes}
     unknown = [i for i in args.force if i not in known]
     if unknown:
@@ -34,8 +36,6 @@ def run(args: argparse.Namespace) -> int:
 
     state = open_state(manifest)
     plan = make_plan(manifest, state, force=args.force)
-    for warning in manifest.warnings:
-        print(warning, file=sys.stderr)
     print(_table(plan), file=sys.stderr)
     if args.json:
         print(json.dumps(_document(args.manifest, plan, state), indent=2))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
-from renderkit.manifest import load_manifest
+from renderkit.errors import ManifestError
+from renderkit.manifest import Manifest, load_manifest
 
 
 def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
@@ -17,10 +19,26 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the manifest; ManifestError reaches the dispatcher, which prints it and exits 2."""
-    manifest = load_manifest(args.manifest)
-    for warning in manifest.warnings:
-        print(warning, file=sys.stderr)
+    """Load the manifest and print its warnings, or every diagnostic and exit 2."""
+    manifest = load_or_report(args.manifest)
+    if manifest is None:
+        return ManifestError.exit_code
     count = len(manifest.scenes)
     print(f"{args.manifest}: valid, {count} scene{'s' * (count != 1)}", file=sys.stderr)
     return 0
+
+
+def load_or_report(path: str) -> Manifest | None:
+    """Load ``path`` printing its warnings; on errors print each diagnostic as FILE:LINE:COL and return None."""
+    try:
+        manifest = load_manifest(path)
+    except ManifestError as exc:
+        if os.environ.get("RENDERKIT_RAISE_ERRORS"):
+            raise
+        # One diagnostic per line with no prefix, so editors and CI problem matchers can parse them.
+        for diagnostic in exc.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return None
+    for warning in manifest.warnings:
+        print(warning, file=sys.stderr)
+    return manifest

@@ -1,0 +1,103 @@
+"""`renderkit build [MANIFEST] [--jobs N] [--json] [--frozen] [--max-cost USD] [--shard K/N] [--force ID ...]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 1/4, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"shard {text!r}: need 1 <= K <= N")
+    return k, n
+
+
+def _money(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount in USD such as 2.50, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the cost cap cannot be negative")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("--jobs must be at least 1")
+    return value
+
+
+def add_parser(sub: Any, help_text: str) -> argparse.ArgumentParser:
+    """Register `build`."""
+    p: argparse.ArgumentParser = sub.add_parser("build", help=help_text, description=help_text)
+    p.add_argument("manifest", nargs="?", default="renderkit.yaml", help="manifest path (default: ./renderkit.yaml)")
+    p.add_argument("--jobs", type=_jobs, help="renders in flight at once (default: the provider's max_in_flight or 8)")
+    p.add_argument("--json", action="store_true", help="write one JSON report to stdout")
+    p.add_argument(
+        "--frozen", action="store_true", help="refuse (exit 3) if the lock is stale or anything would render"
+    )
+    p.add_argument("--max-cost", type=_money, metavar="USD", help="refuse (exit 3) if the renders would cost more")
+    p.add_argument(
+        "--shard", type=_shard, metavar="K/N", help="build only shard K of N (dependency chains stay together)"
+    )
+    p.add_argument(
+        "--force",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="ID",
+        help="render these scenes again even if cached, and consent to re-paying a create whose answer was lost",
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a build and print its report."""
+    from renderkit.build import Build, BuildOptions
+    from renderkit.cli.progress import progress_for
+
+    options = BuildOptions(
+        jobs=args.jobs, frozen=args.frozen, max_cost=args.max_cost, shard=args.shard, force=tuple(args.force)
+    )
+    costs: dict[str, float | None] = {}
+    holder: list[Any] = []
+
+    def on_event(event: Any) -> None:
+        holder[0](event)
+
+    build = Build(args.manifest, options, on_event)
+    for warning in build.manifest.warnings:
+        print(str(warning), file=sys.stderr)
+    todo = [i for i in build.plan.items if i.status != "cached"]
+    costs.update({i.scene.id: i.cost_usd for i in todo})
+    with progress_for(sys.stderr, len(todo), costs) as progress:
+        holder.append(progress)
+        report = build.run()
+    for problem in report.problems:
+        print(f"renderkit: warning: {problem}", file=sys.stderr)
+    doc = report.to_json()
+    totals = doc["totals"]
+    print(
+        f"renderkit: {len(report.scenes)} scene(s): {totals['rendered']} rendered (${totals['cost_usd']:.2f}), "
+        f"{totals['cached']} cached, {totals['failed']} failed; lock: {build.manifest.path.parent / 'renderkit.lock'}",
+        file=sys.stderr,
+    )
+    for scene in report.failed:
+        print(f"renderkit: FAILED {scene.id}: {scene.reason}", file=sys.stderr)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    if report.failed:
+        return 1
+    return 0

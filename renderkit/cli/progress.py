@@ -1,0 +1,103 @@
+"""Build progress on stderr: a live table on a terminal, one plain line per event otherwise (CI)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from types import TracebackType
+from typing import IO, Any
+
+from renderkit.executor import Event
+
+_PHASE_WORD = {
+    "waiting": "waiting",
+    "creating": "creating",
+    "created": "created",
+    "rendering": "rendering",
+    "downloading": "downloading",
+    "rendered": "done",
+    "failed": "FAILED",
+    "retry": "retrying",
+}
+
+
+class PlainProgress:
+    """One line per state change, for logs."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self._last: dict[str, str] = {}
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __call__(self, event: Event) -> None:
+        if event.phase == "rendering" and self._last.get(event.scene) == "rendering":
+            return  # a poll that changed nothing but progress is not an event worth a log line
+        self._last[event.scene] = event.phase
+        detail = f" {event.detail}" if event.detail else ""
+        print(f"renderkit: {event.scene}: {_PHASE_WORD[event.phase]}{detail}", file=self.stream, flush=True)
+
+
+class LiveProgress:
+    """A rich live table: one row per scene, an overall count and the spend so far."""
+
+    def __init__(self, stream: IO[str], total: int, costs: dict[str, float | None]) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = Console(file=stream)
+        self.total = total
+        self.costs = costs
+        self.rows: dict[str, tuple[str, str, int | None]] = {}
+        self.started = time.monotonic()
+        self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        done = sum(1 for phase, _, _ in self.rows.values() if phase in ("rendered", "failed"))
+        spent = sum(self.costs.get(s) or 0.0 for s, (phase, _, _) in self.rows.items() if phase == "rendered")
+        elapsed = time.monotonic() - self.started
+        table = Table(
+            title=f"renderkit build: {done}/{self.total} finished, ${spent:.2f} spent, {elapsed:.0f}s",
+            expand=False,
+        )
+        table.add_column("scene")
+        table.add_column("state")
+        table.add_column("progress", justify="right")
+        table.add_column("detail", overflow="fold")
+        for scene in sorted(self.rows):
+            phase, detail, progress = self.rows[scene]
+            style = {"rendered": "green", "failed": "red", "retry": "yellow"}.get(phase, "")
+            pct = f"{progress}%" if progress is not None else ""
+            table.add_row(scene, f"[{style}]{_PHASE_WORD[phase]}[/]" if style else _PHASE_WORD[phase], pct, detail)
+        return table
+
+    def __enter__(self) -> LiveProgress:
+        self.live.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.live.update(self._render())
+        self.live.__exit__(exc_type, exc, tb)
+
+    def __call__(self, event: Event) -> None:
+        old = self.rows.get(event.scene, ("waiting", "", None))
+        progress = event.progress if event.progress is not None else old[2]
+        if event.phase == "rendered":
+            progress = 100
+        self.rows[event.scene] = (event.phase, event.detail or old[1], progress)
+        self.live.update(self._render())
+
+
+def progress_for(stream: IO[str], total: int, costs: dict[str, float | None]) -> PlainProgress | LiveProgress:
+    """A live display on a terminal, plain lines otherwise."""
+    if stream.isatty() and stream is sys.stderr:
+        return LiveProgress(stream, total, costs)
+    return PlainProgress(stream)

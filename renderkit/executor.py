@@ -1,0 +1,395 @@
+"""Turn planned renders into cached blobs: create → poll → download, each paid create at most once.
+
+Every scene runs as one task in an anyio task group. Upstream scenes finish before their dependents
+start. A scene's provider slot (``--jobs`` and the provider's ``max_in_flight``) is held from create
+until the provider reports the task finished; downloads run under their own limiter. The journal gets
+the intent before each create and the task id the moment it returns, so a killed build resumes by
+polling instead of paying again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from renderkit.cache import Cache, Record
+from renderkit.errors import ProviderError
+from renderkit.journal import Journal
+from renderkit.providers.base import CreateRequest, ImageInput, Provider, Shot, TaskState
+from renderkit.ratelimit import TokenBucket, backoff
+from renderkit.verify_mp4 import Mp4Problem, check_mp4
+
+Phase = Literal["waiting", "creating", "created", "rendering", "downloading", "rendered", "failed", "retry"]
+
+DOWNLOAD_ATTEMPTS = 5
+DEFAULT_POLL = 2.0
+DEFAULT_REFRESH = 15.0
+DEFAULT_DEADLINE = 3600.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something happened to one scene; the CLI turns these into progress."""
+
+    scene: str
+    phase: Phase
+    detail: str = ""
+    progress: int | None = None
+
+
+@dataclass
+class ProviderRuntime:
+    """One provider and its pacing, shared by every scene that uses it."""
+
+    provider: Provider
+    kind: str
+    slots: anyio.CapacityLimiter
+    creates: TokenBucket
+    polls: TokenBucket
+    poll_interval: float | None = None
+    deadline: float = DEFAULT_DEADLINE
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scene to render."""
+
+    scene_id: str
+    key: str
+    request: Mapping[str, Any]
+    provider: str
+    create: CreateRequest
+    remix_of: str | None = None
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass
+class Outcome:
+    """How one scene ended."""
+
+    scene_id: str
+    key: str
+    record: Record | None = None
+    error: str | None = None
+    task_id: str | None = None
+    events: list[str] = field(default_factory=list)
+
+
+class SceneFailed(Exception):
+    """One scene cannot finish in this build; the message says what to do."""
+
+
+class _Sink:
+    """A temp file that hashes what it holds and supports resume and restart."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = path.open("ab")
+        self._digest = hashlib.sha256()
+        if self._fh.tell():
+            with path.open("rb") as fin:
+                while chunk := fin.read(1 << 20):
+                    self._digest.update(chunk)
+
+    @property
+    def offset(self) -> int:
+        return self._fh.tell()
+
+    def write(self, chunk: bytes) -> None:
+        self._fh.write(chunk)
+        self._digest.update(chunk)
+
+    def reset(self) -> None:
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._digest = hashlib.sha256()
+
+    def finish(self) -> tuple[str, int]:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        size = self._fh.tell()
+        self._fh.close()
+        return self._digest.hexdigest(), size
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class Executor:
+    """Runs jobs against their providers, journaling every paid step."""
+
+    def __init__(
+        self,
+        *,
+        cache: Cache,
+        journal: Journal,
+        providers: Mapping[str, ProviderRuntime],
+        on_event: Callable[[Event], None],
+        force: Sequence[str] = (),
+        downloads: int = 4,
+    ) -> None:
+        self.cache = cache
+        self.journal = journal
+        self.providers = providers
+        self.on_event = on_event
+        self.force = set(force)
+        self._downloads = anyio.CapacityLimiter(downloads)
+        self._done: dict[str, anyio.Event] = {}
+        self._outcomes: dict[str, Outcome] = {}
+
+    def upstream_task(self, scene_id: str) -> str | None:
+        """The task id of a scene finished earlier in this build (for remix)."""
+        outcome = self._outcomes.get(scene_id)
+        return outcome.record.task_id if outcome and outcome.record else None
+
+    async def run(self, jobs: Sequence[Job], known_tasks: Mapping[str, str]) -> dict[str, Outcome]:
+        """Run every job; ``known_tasks`` maps cached upstream scene ids to their task ids."""
+        self._known = dict(known_tasks)
+        for job in jobs:
+            self._done[job.scene_id] = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            for job in jobs:
+                tg.start_soon(self._run_one, job)
+        return self._outcomes
+
+    async def _run_one(self, job: Job) -> None:
+        outcome = Outcome(job.scene_id, job.key)
+        try:
+            for dep in job.depends_on:
+                if dep in self._done:
+                    await self._done[dep].wait()
+                    dep_outcome = self._outcomes.get(dep)
+                    if dep_outcome is None or dep_outcome.record is None:
+                        raise SceneFailed(f"upstream scene {dep!r} failed, so this scene was not rendered")
+            outcome.record = await self._render(job, outcome)
+            self.on_event(Event(job.scene_id, "rendered", outcome.record.task_id))
+        except SceneFailed as exc:
+            outcome.error = str(exc)
+            self.on_event(Event(job.scene_id, "failed", str(exc)))
+        finally:
+            self._outcomes[job.scene_id] = outcome
+            self._done[job.scene_id].set()
+
+    async def _render(self, job: Job, outcome: Outcome) -> Record:
+        rt = self.providers[job.provider]
+        async with rt.slots:
+            with anyio.move_on_after(rt.deadline) as scope:
+                state = await self._obtain_task(job, rt)
+                outcome.task_id = state.task_id
+                state = await self._poll(job, rt, state)
+            if scope.cancelled_caught:
+                raise SceneFailed(
+                    f"timed out after {rt.deadline:.0f}s waiting for task {outcome.task_id or '(not created)'}; "
+                    "its task id is journaled, so rerunning the build resumes polling without paying again"
+                )
+        if state.status == "failed":
+            reason = state.error or "the provider reported the task as failed"
+            code = f" [{state.error_code}]" if state.error_code else ""
+            await self._journal(self.journal.failed, job.key, f"{reason}{code}")
+            raise SceneFailed(f"provider failed task {state.task_id}: {reason}{code}")
+        await self._journal(self.journal.completed, job.key)
+        async with self._downloads:
+            return await self._download(job, rt, state)
+
+    async def _journal(self, fn: Callable[..., None], *args: str) -> None:
+        await anyio.to_thread.run_sync(fn, *args)
+
+    async def _obtain_task(self, job: Job, rt: ProviderRuntime) -> TaskState:
+        entry = self.journal.entries.get(job.key)
+        forced = job.scene_id in self.force
+        if entry is not None and entry.task_id and entry.state in ("task", "completed") and not forced:
+            self.on_event(Event(job.scene_id, "created", f"resuming task {entry.task_id}"))
+            return TaskState(task_id=entry.task_id, status="queued", raw_status="journaled")
+        if entry is not None and entry.state == "intent" and not forced:
+            found = await self._reconcile(job, rt, entry.intent_at)
+            if found is not None:
+                return found
+        return await self._create(job, rt)
+
+    async def _reconcile(self, job: Job, rt: ProviderRuntime, since: float) -> TaskState | None:
+        """Find a create whose answer was lost, or stop the scene: never re-create silently."""
+        if not rt.provider.supports_list:
+            raise SceneFailed(
+                f"a create for this scene was sent at {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(since))} "
+                f"UTC but its answer was lost, and provider kind {rt.kind!r} cannot list tasks to find it; "
+                f"check the provider's dashboard, then rerun with --force {job.scene_id} to pay for a new render"
+            )
+        claimed = {e.task_id for e in self.journal.entries.values() if e.task_id}
+        try:
+            tasks = await rt.provider.list_tasks(int(since) - 5)
+        except ProviderError as exc:
+            raise SceneFailed(
+                f"a create's answer was lost and listing tasks to find it failed ({exc}); "
+                f"rerun later, or rerun with --force {job.scene_id} to pay for a new render"
+            ) from None
+        req = job.create
+        matches = [
+            t
+            for t in tasks
+            if t.task_id not in claimed
+            and t.extra.get("prompt") in (None, req.prompt)
+            and t.extra.get("model") in (None, req.model)
+            and t.extra.get("size") in (None, req.size)
+            and str(t.extra.get("seconds", req.seconds)) == str(req.seconds)
+        ]
+        if len(matches) > 1:
+            ids = ", ".join(sorted(t.task_id for t in matches))
+            raise SceneFailed(
+                f"a create's answer was lost and several tasks match it ({ids}); "
+                f"rerun with --force {job.scene_id} to pay for a new render"
+            )
+        if matches:
+            await self._journal(self.journal.task, job.key, matches[0].task_id)
+            self.on_event(Event(job.scene_id, "created", f"recovered task {matches[0].task_id}"))
+            return matches[0]
+        return None
+
+    async def _create(self, job: Job, rt: ProviderRuntime) -> TaskState:
+        create = job.create
+        if job.remix_of is not None:
+            source = self.upstream_task(job.remix_of) or self._known.get(job.remix_of)
+            if source is None:
+                raise SceneFailed(f"remix source {job.remix_of!r} has no task id; build it first")
+            create = CreateRequest(
+                model=create.model,
+                prompt=create.prompt,
+                size=create.size,
+                seconds=create.seconds,
+                remix_of=source,
+            )
+        attempt = 0
+        while True:
+            await rt.creates.acquire()
+            self.on_event(Event(job.scene_id, "creating"))
+            await self._journal(self.journal.intent, job.key, job.scene_id, job.provider)
+            try:
+                state = await rt.provider.create(create)
+            except ProviderError as exc:
+                if exc.maybe_sent:
+                    found = await self._reconcile_after_loss(job, rt, exc)
+                    if found is not None:
+                        return found
+                    raise SceneFailed(_lost_message(job.scene_id, exc)) from None
+                await self._journal(self.journal.failed, job.key, f"refused: {exc}")
+                if not exc.retryable:
+                    raise SceneFailed(f"the provider refused the create: {exc}") from None
+                pause = rt.creates.throttled(exc.retry_after, attempt) if exc.status == 429 else backoff(attempt)
+                self.on_event(Event(job.scene_id, "retry", f"create refused ({exc}); retrying in {pause:.1f}s"))
+                if exc.status != 429:
+                    await anyio.sleep(pause)
+                attempt += 1
+                continue
+            rt.creates.succeeded()
+            await self._journal(self.journal.task, job.key, state.task_id)
+            self.on_event(Event(job.scene_id, "created", state.task_id))
+            return state
+
+    async def _reconcile_after_loss(self, job: Job, rt: ProviderRuntime, exc: ProviderError) -> TaskState | None:
+        if not rt.provider.supports_list:
+            return None
+        entry = self.journal.entries.get(job.key)
+        since = entry.intent_at if entry else time.time() - 60
+        return await self._reconcile(job, rt, since)
+
+    async def _poll(self, job: Job, rt: ProviderRuntime, state: TaskState) -> TaskState:
+        interval = rt.poll_interval or DEFAULT_POLL
+        attempt = 0
+        started = anyio.current_time()
+        while state.status in ("queued", "running"):
+            wait = state.poll_after if state.poll_after is not None else interval
+            await anyio.sleep(wait)
+            if state.poll_after is None:
+                interval = min(max(interval * 1.5, interval), max(DEFAULT_REFRESH, rt.poll_interval or 0.0))
+            await rt.polls.acquire()
+            try:
+                state = await rt.provider.poll(state.task_id)
+                attempt = 0
+            except ProviderError as exc:
+                fresh = anyio.current_time() - started < 30
+                if not (exc.retryable or (exc.code == "task_not_exist" and fresh)):
+                    raise SceneFailed(f"polling task {state.task_id} failed: {exc}") from None
+                pause = rt.polls.throttled(exc.retry_after, attempt) if exc.status == 429 else backoff(attempt)
+                self.on_event(Event(job.scene_id, "retry", f"poll failed ({exc}); retrying in {pause:.1f}s"))
+                attempt += 1
+                await anyio.sleep(pause)
+                continue
+            self.on_event(Event(job.scene_id, "rendering", state.raw_status, state.progress))
+        return state
+
+    async def _download(self, job: Job, rt: ProviderRuntime, state: TaskState) -> Record:
+        part = self.cache.temp_path(f"{job.key}.part")
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            self.on_event(Event(job.scene_id, "downloading", state.task_id))
+            sink = _Sink(part)
+            try:
+                await rt.provider.download(state, sink)
+            except ProviderError as exc:
+                sink.close()
+                if exc.expired:
+                    raise SceneFailed(
+                        f"the provider no longer has the result of task {state.task_id} ({exc}); "
+                        f"rerun with --force {job.scene_id} to pay for a new render"
+                    ) from None
+                if not exc.retryable or attempt == DOWNLOAD_ATTEMPTS - 1:
+                    raise SceneFailed(
+                        f"downloading task {state.task_id} failed: {exc}; "
+                        "rerun the build to resume the download (no new charge)"
+                    ) from None
+                self.on_event(Event(job.scene_id, "retry", f"download interrupted ({exc}); resuming"))
+                await anyio.sleep(backoff(attempt))
+                continue
+            sha256, size = sink.finish()
+            try:
+                await anyio.to_thread.run_sync(check_mp4, part, job.create.size, job.create.seconds)
+            except Mp4Problem as exc:
+                part.unlink(missing_ok=True)
+                if attempt == DOWNLOAD_ATTEMPTS - 1:
+                    raise SceneFailed(
+                        f"task {state.task_id} downloaded as an invalid video ({exc}); "
+                        "rerun the build to download it again (no new charge)"
+                    ) from None
+                self.on_event(Event(job.scene_id, "retry", f"downloaded file is invalid ({exc}); fetching again"))
+                continue
+            await anyio.to_thread.run_sync(self.cache.add_blob, part, sha256)
+            record = Record(
+                key=job.key,
+                request=job.request,
+                provider_kind=rt.kind,
+                task_id=state.task_id,
+                sha256=sha256,
+                bytes=size,
+            )
+            await anyio.to_thread.run_sync(self.cache.put, record)
+            await self._journal(self.journal.done, job.key)
+            return record
+        raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _lost_message(scene_id: str, exc: ProviderError) -> str:
+    return (
+        f"the create may have reached the provider but its answer was lost ({exc}); renderkit will not "
+        f"send it again blindly. Check the provider's dashboard, then rerun with --force {scene_id} "
+        "to pay for a new render"
+    )
+
+
+def image_input(path: Path | None, url: str | None) -> ImageInput | None:
+    """Build a provider image input from a local file or a URL."""
+    if url is not None:
+        return ImageInput(url=url)
+    if path is None:
+        return None
+    mime = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}.get(path.suffix.lower(), "image/png")
+    return ImageInput(data=path.read_bytes(), mime=mime, filename=path.name)
+
+
+def shots(pairs: Sequence[tuple[str, int]]) -> tuple[Shot, ...]:
+    """Storyboard shots for a create request."""
+    return tuple(Shot(prompt=p, seconds=s) for p, s in pairs)

@@ -1,0 +1,47 @@
+"""Pacing for provider calls: a token bucket that adapts down on 429, and jittered exponential backoff."""
+
+from __future__ import annotations
+
+import random
+
+import anyio
+
+
+class TokenBucket:
+    """Spaces calls at ``rate`` per second; a 429 pauses everyone and slows the rate, successes restore it."""
+
+    def __init__(self, rate: float | None, *, floor: float = 0.1) -> None:
+        self.configured = rate
+        self.rate = rate
+        self.floor = floor
+        self._next = 0.0
+        self._lock = anyio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait for this caller's turn."""
+        async with self._lock:
+            now = anyio.current_time()
+            wait = self._next - now
+            start = max(now, self._next)
+            self._next = start + (1.0 / self.rate if self.rate else 0.0)
+        if wait > 0:
+            await anyio.sleep(wait)
+
+    def throttled(self, retry_after: float | None, attempt: int) -> float:
+        """Record a 429: pause all callers until the server's wait (or a backoff) ends; return the pause."""
+        pause = retry_after if retry_after is not None else backoff(attempt)
+        self._next = max(self._next, anyio.current_time() + pause)
+        if self.rate is not None and self.configured is not None:
+            self.rate = max(self.configured * self.floor, self.rate * 0.8)
+        return pause
+
+    def succeeded(self) -> None:
+        """Creep back towards the configured rate after a success."""
+        if self.rate is not None and self.configured is not None and self.rate < self.configured:
+            self.rate = min(self.configured, self.rate + self.configured * 0.05)
+
+
+def backoff(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential backoff with full-range jitter in [0.75, 1] of the step, capped."""
+    step = min(cap, base * 2.0**attempt)
+    return step * (1 - 0.25 * random.random())

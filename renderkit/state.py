@@ -1,0 +1,51 @@
+"""What the planner knows about past builds: the lockfile and the cache index, read without writing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from renderkit.cache import Cache, Record
+from renderkit.lockfile import Lock, lock_path, read_lock
+from renderkit.manifest import Manifest
+from renderkit.plan import Previous
+
+
+def cache_dir_for(manifest: Manifest, override: str | None = None) -> Path:
+    """``RENDERKIT_CACHE_DIR`` when set, else ``.renderkit/`` beside the manifest."""
+    chosen = override if override is not None else os.environ.get("RENDERKIT_CACHE_DIR")
+    return Path(chosen).expanduser().resolve() if chosen else manifest.root / ".renderkit"
+
+
+class BuildState:
+    """The planner's view of the lock and the cache (see ``renderkit.plan.State``)."""
+
+    def __init__(self, cache: Cache, lock: Lock | None) -> None:
+        self.cache = cache
+        self.lock = lock
+        self._records: dict[str, Record | None] = {}
+
+    def record(self, key: str) -> Record | None:
+        """The cache record for a key (memoised: the planner and the build ask more than once)."""
+        if key not in self._records:
+            self._records[key] = self.cache.get(key)
+        return self._records[key]
+
+    def cached(self, key: str) -> bool:
+        """The cache holds a finished render for this key whose blob is present."""
+        rec = self.record(key)
+        return rec is not None and self.cache.has_blob(rec.sha256, rec.bytes)
+
+    def previous(self, scene_id: str) -> Previous | None:
+        """What the lock says this scene rendered last, with the request it was made from when cached."""
+        if self.lock is None or scene_id not in self.lock.entries:
+            return None
+        key = self.lock.entries[scene_id].key
+        rec = self.record(key)
+        return Previous(key=key, request=rec.request if rec is not None else None)
+
+
+def open_state(manifest: Manifest, cache_dir: Path | None = None) -> BuildState:
+    """Open the lock beside the manifest and the cache without creating either."""
+    cache = Cache(cache_dir or cache_dir_for(manifest))
+    return BuildState(cache, read_lock(lock_path(manifest.path)))
