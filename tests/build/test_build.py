@@ -1,0 +1,194 @@
+"""`renderkit build` end to end against the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from renderkit.lockfile import read_lock
+from renderkit.simulator import Simulator
+from tests.build.helpers import KEY, SCENES, build, manifest_text, statuses
+from tests.fixtures.project import Project
+
+
+@pytest.fixture(autouse=True)
+def sim_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIM_API_KEY", KEY)
+
+
+def test_cold_build_renders_locks_and_pays_once_per_scene(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == {"intro": "rendered", "skyline": "rendered", "outro": "rendered"}
+    assert simulator.ledger()["creates"] == 3
+    lock = read_lock(project.path("renderkit.lock"))
+    assert lock is not None
+    assert sorted(lock.entries) == ["intro", "outro", "skyline"]
+    for entry in lock.entries.values():
+        data = project.path(entry.file).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256
+        assert len(data) == entry.bytes
+        assert entry.file == f"renders/{entry.id}.mp4"
+    assert report is not None
+    assert report["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": pytest.approx(1.2)}
+    assert not [p for p in project.files() if p.startswith("renders/") and not p.endswith(".mp4")]
+
+
+def test_noop_rebuild_sends_nothing_and_keeps_lock_bytes(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    assert build(project, capsys)[0] == 0
+    lock_bytes = project.path("renderkit.lock").read_bytes()
+    before = simulator.ledger()
+    code, report, _ = build(project, capsys)
+    assert code == 0
+    assert statuses(report) == dict.fromkeys(("intro", "skyline", "outro"), "cached")
+    assert simulator.ledger()["requests"] == before["requests"]
+    assert project.path("renderkit.lock").read_bytes() == lock_bytes
+
+
+def test_one_prompt_edit_pays_exactly_one_create(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    assert build(project, capsys)[0] == 0
+    edited = [(i, p + " in the rain" if i == "skyline" else p) for i, p in SCENES]
+    project.gen({"renderkit.yaml": manifest_text(simulator, edited)})
+    code, report, _ = build(project, capsys)
+    assert code == 0
+    assert statuses(report) == {"intro": "cached", "skyline": "rendered", "outro": "cached"}
+    assert simulator.ledger()["creates"] == 4
+
+
+def test_deleted_output_is_restored_from_cache_without_requests(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    assert build(project, capsys)[0] == 0
+    original = project.path("renders/intro.mp4").read_bytes()
+    project.path("renders/intro.mp4").unlink()
+    project.path("renders/outro.mp4").write_bytes(b"edited by hand")
+    before = simulator.ledger()["requests"]
+    assert build(project, capsys)[0] == 0
+    assert project.path("renders/intro.mp4").read_bytes() == original
+    lock = read_lock(project.path("renderkit.lock"))
+    assert lock is not None
+    assert hashlib.sha256(project.path("renders/outro.mp4").read_bytes()).hexdigest() == lock.entries["outro"].sha256
+    assert simulator.ledger()["requests"] == before
+
+
+def test_frozen_refuses_when_anything_would_render(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    code, _, err = build(project, capsys, "--frozen")
+    assert code == 3
+    assert "--frozen" in err
+    assert simulator.ledger()["creates"] == 0
+    assert not project.path("renderkit.lock").exists()
+    assert build(project, capsys)[0] == 0
+    code, report, _ = build(project, capsys, "--frozen")
+    assert code == 0
+    assert set(statuses(report).values()) == {"cached"}
+    project.gen({"renderkit.yaml": manifest_text(simulator, [*SCENES, ("extra", "One more")])})
+    before = simulator.ledger()["requests"]
+    code, _, err = build(project, capsys, "--frozen")
+    assert code == 3
+    assert "extra" in err
+    assert simulator.ledger()["requests"] == before
+
+
+@pytest.mark.parametrize(("budget", "flag"), [("budget: 1.0", ()), ("", ("--max-cost", "0.5"))])
+def test_cost_caps_refuse_before_any_request(
+    simulator: Simulator,
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    budget: str,
+    flag: tuple[str, ...],
+) -> None:
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES, extra=budget)})
+    code, _, err = build(project, capsys, *flag)
+    assert code == 3
+    assert "$1.20" in err
+    assert simulator.ledger()["requests"] == {}
+    assert project.files() == {"renderkit.yaml"}
+
+
+def test_failed_job_does_not_stop_the_others(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.add_fault("create:fail=content_policy_violation:@2")
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    code, report, err = build(project, capsys, "--jobs", "1")
+    assert code == 1
+    st = statuses(report)
+    assert sorted(st.values()) == ["failed", "rendered", "rendered"]
+    failed = next(s for s, v in st.items() if v == "failed")
+    assert "content_policy_violation" in err
+    lock = read_lock(project.path("renderkit.lock"))
+    assert lock is not None
+    assert failed not in lock.entries
+    assert len(lock.entries) == 2
+    simulator.clear_faults()
+    code, report, _ = build(project, capsys)
+    assert code == 0
+    assert statuses(report)[failed] == "rendered"
+    assert simulator.ledger()["creates"] == 4
+
+
+def test_rate_limit_storm_is_retried_without_extra_creates(
+    make_simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = make_simulator(rpm=2, rate_window=0.5)
+    scenes = [(f"s{i}", f"prompt {i}") for i in range(6)]
+    project.gen({"renderkit.yaml": manifest_text(sim, scenes)})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert set(statuses(report).values()) == {"rendered"}
+    ledger = sim.ledger()
+    assert ledger["creates"] == 6
+    assert ledger["responses"].get("429", 0) > 0
+
+
+def test_truncated_download_is_resumed(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.add_fault("content:truncate=0.4:@1")
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES[:1])})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == {"intro": "rendered"}
+    assert simulator.ledger()["creates"] == 1
+    assert simulator.ledger()["faults"]
+
+
+def test_missing_api_key_fails_before_any_request(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIM_API_KEY")
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    code, _, err = build(project, capsys)
+    assert code == 2
+    assert "SIM_API_KEY" in err
+    assert "Traceback" not in err
+    assert simulator.ledger()["requests"] == {}
+    assert project.files() == {"renderkit.yaml"}
+
+
+def test_secret_never_lands_in_files_or_output(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.add_fault("create:fail:@1")
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    code, report, err = build(project, capsys)
+    assert code == 1
+    assert KEY not in err
+    assert KEY not in json.dumps(report)
+    for rel in project.files():
+        assert KEY.encode() not in project.path(rel).read_bytes(), rel
