@@ -129,7 +129,8 @@ def _verdict(
     blocked = upstream is not None and upstream.status != "cached"
     changes = _changes(scene, key, request, previous, upstream_changes=not blocked)
     if upstream is not None and blocked:
-        return "blocked", "; ".join([f"upstream {upstream.scene.id} re-renders", *changes])
+        waits = f"upstream {upstream.scene.id} re-renders"
+        return "blocked", f"{waits}; {', '.join(changes)}" if changes else waits
     return "render", ", ".join(changes) or "request changed"
 
 

@@ -1,0 +1,110 @@
+"""The manifest schema: valid Draft 2020-12, documented for editors; our validator agrees with jsonschema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]  # the oracle only; renderkit itself never imports it
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from renderkit.errors import InputError
+from renderkit.schema import Validator, manifest_schema, manifest_validator
+from renderkit.yamlload import read_yaml
+
+HERE = Path(__file__).parent
+EXAMPLES = sorted((HERE.parent.parent / "examples").glob("*.yaml"))
+
+
+def _parses(path: Path) -> bool:
+    try:
+        read_yaml(path, path.name)
+    except InputError:
+        return False
+    return True
+
+
+# Files YAML itself rejects never reach the schema, so they cannot tell the two validators apart.
+CORPUS = [p for p in sorted((HERE / "bad").glob("*.yaml")) if _parses(p)]
+
+
+def oracle() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(manifest_schema())
+
+
+def test_schema_is_valid_draft_2020_12_with_id_and_examples() -> None:
+    schema = manifest_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].endswith("/manifest.v1.schema.json")
+    for example in schema["examples"]:
+        assert oracle().is_valid(example)
+
+
+def test_every_property_has_hover_help() -> None:
+    schema = manifest_schema()
+    missing = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for name, sub in node.get("properties", {}).items():
+                target = schema["$defs"][sub["$ref"].split("/")[-1]] if "$ref" in sub else sub
+                if "description" not in target:
+                    missing.append(f"{where}.{name}")
+            for key, sub in node.items():
+                walk(sub, f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, sub in enumerate(node):
+                walk(sub, f"{where}[{i}]")
+
+    walk(schema, "$")
+    assert missing == []
+
+
+def test_the_packaged_schema_is_the_repository_file() -> None:
+    import json
+
+    assert manifest_schema() == json.loads((HERE.parent.parent / "schemas" / "manifest.v1.schema.json").read_text())
+    assert manifest_validator() is manifest_validator()
+
+
+def test_unsupported_keywords_are_refused() -> None:
+    with pytest.raises(ValueError, match="oneOf"):
+        Validator({"oneOf": [{"type": "string"}]})
+
+
+@pytest.mark.parametrize("path", EXAMPLES + CORPUS, ids=lambda p: p.stem)
+def test_validator_agrees_with_jsonschema_on_examples_and_corpus(path: Path) -> None:
+    doc, _ = read_yaml(path, path.name)
+    assert (manifest_validator().issues(doc.data) == []) == oracle().is_valid(doc.data)
+
+
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 20) | st.floats(-2, 20, allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=5,
+)
+field_names = st.sampled_from(
+    ["id", "prompt", "promt", "model", "size", "seconds", "provider", "image", "remix_of", "storyboard", "take"]
+)
+scene = st.dictionaries(field_names, st.one_of(json_value, st.sampled_from(["a", 4, [{"prompt": "x", "seconds": 2}]])))
+manifest = st.fixed_dictionaries(
+    {"version": st.sampled_from([1, 1, 2, "1"]), "scenes": st.lists(scene, max_size=3)},
+    optional={
+        "providers": st.dictionaries(
+            st.sampled_from(["a", ""]),
+            st.fixed_dictionaries({"kind": st.sampled_from(["openai", "unified", "x"])}, optional={"rpm": json_value}),
+        ),
+        "budget": json_value,
+        "output_dir": json_value,
+        "defaults": st.dictionaries(field_names, json_value, max_size=2),
+    },
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(manifest)
+def test_validator_agrees_with_jsonschema_on_generated_manifests(data: dict[str, Any]) -> None:
+    assert (manifest_validator().issues(data) == []) == oracle().is_valid(data)
