@@ -310,7 +310,9 @@ class Build:
 
             sim = stack.enter_context(Simulator(SimConfig(latency=EMBEDDED_LATENCY)))
             base_url = sim.base_url
-        provider = open_provider(cfg.kind, base_url=base_url, api_key=key, client=client, name=cfg.name)
+        provider = open_provider(
+            cfg.kind, base_url=base_url, api_key=key, client=client, name=cfg.name, api_key_env=cfg.api_key_env
+        )
         slots = self.options.jobs or cfg.max_in_flight or DEFAULT_JOBS
         if cfg.max_in_flight is not None:
             slots = min(slots, cfg.max_in_flight)

@@ -333,8 +333,9 @@ class Executor:
             except ProviderError as exc:
                 sink.close()
                 if exc.expired:
+                    status = f"HTTP {exc.status}" if exc.status else "expired"
                     raise SceneFailed(
-                        f"the provider no longer has the result of task {state.task_id} ({exc}); "
+                        f"the provider no longer has the result of task {state.task_id} ({status}); "
                         f"rerun with --force {job.scene_id} to pay for a new render"
                     ) from None
                 if not exc.retryable or attempt == DOWNLOAD_ATTEMPTS - 1:
