@@ -1,0 +1,75 @@
+"""`renderkit validate` and `renderkit plan` on good manifests: exit codes, output streams, JSON shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from renderkit.cli import main
+from tests.fixtures.project import Project
+from tests.manifest.conftest import snapshot
+
+MANIFEST = """version: 1
+defaults: {size: 1280x720, seconds: 4}
+budget: 1
+scenes:
+  - {id: skyline, prompt: A skyline}
+  - {id: night, remix_of: skyline, prompt: Night}
+  - {id: odd, prompt: x, model: kling-2}
+"""
+
+
+@pytest.mark.usefixtures("no_network")
+def test_validate_prints_warnings_and_exits_zero(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": MANIFEST})
+    monkeypatch.chdir(project.root)
+    assert main(["validate"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "renderkit.yaml:7:33: scenes[2].model: warning: model 'kling-2' is not in renderkit's catalog: "
+        "no size or seconds checks and no cost estimate [model-unknown]",
+        "renderkit.yaml: valid, 3 scenes",
+    ]
+
+
+@pytest.mark.usefixtures("no_network")
+def test_plan_json_lists_every_scene_and_writes_nothing(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": MANIFEST})
+    monkeypatch.chdir(project.root)
+    before = snapshot(project.root)
+    assert main(["plan", "--json"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["manifest"] == "renderkit.yaml"
+    assert [(s["id"], s["status"], s["reason"]) for s in doc["scenes"]] == [
+        ("skyline", "render", "new scene"),
+        ("night", "blocked", "upstream skyline re-renders; new scene"),
+        ("odd", "render", "new scene"),
+    ]
+    first = doc["scenes"][0]
+    assert set(first) == {"id", "key", "status", "reason", "task_id", "file", "sha256", "bytes", "cost_usd"}
+    assert (first["file"], first["cost_usd"], len(first["key"])) == ("renders/skyline.mp4", 0.4, 64)
+    assert doc["scenes"][2]["cost_usd"] is None
+    assert doc["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": 0.8}
+    assert "over the budget of $1.00" not in err
+    assert "3 to render, 0 cached; estimated cost $0.80 plus unknown for odd" in err
+    assert snapshot(project.root) == before
+
+
+def test_plan_table_warns_over_budget_and_rejects_unknown_force(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": MANIFEST.replace("budget: 1", "budget: 0.5")})
+    monkeypatch.chdir(project.root)
+    assert main(["plan"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "over the budget of $0.50, so build would refuse" in err
+    assert main(["plan", "--force", "nope"]) == 2
+    assert "--force nope: no scene has that id" in capsys.readouterr().err

@@ -1,0 +1,47 @@
+"""Every shipped example is valid, editor-annotated, and covers each provider family."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from renderkit.manifest import load_manifest
+
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+FILES = sorted(EXAMPLES.glob("*.yaml"))
+HEADER = "# yaml-language-server: $schema=../schemas/manifest.v1.schema.json"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_example_is_valid_and_names_the_schema(path: Path) -> None:
+    assert path.read_text(encoding="utf-8").splitlines()[0] == HEADER
+    assert (path.parent / HEADER.split("=")[1]).is_file()
+    assert load_manifest(path).warnings == ()
+
+
+def test_examples_cover_every_family_storyboard_and_image_input() -> None:
+    manifests = {p.stem: load_manifest(p) for p in FILES}
+    kinds = {p.kind for m in manifests.values() for p in m.providers.values()}
+    assert kinds == {"openai", "generations", "unified", "simulator"}
+    quick = manifests["quickstart"]
+    assert set(quick.providers) == {"simulator"}
+    assert all((s.model, s.size, s.seconds) == ("sora-2", "1280x720", 4) for s in quick.scenes)
+    assert 3 <= len(quick.scenes) <= 4
+    scenes = [s for m in manifests.values() for s in m.scenes]
+    assert any(s.storyboard for s in scenes)
+    assert any(s.image is not None and s.image.sha256 is not None for s in scenes)
+    assert any(s.model.startswith("veo-") for s in scenes)
+
+
+def test_example_images_are_small() -> None:
+    images = list((EXAMPLES / "images").iterdir())
+    assert images
+    assert all(p.stat().st_size < 64 * 1024 for p in images)
+
+
+def test_quickstart_copied_elsewhere_still_validates(tmp_path: Path) -> None:
+    target = tmp_path / "renderkit.yaml"
+    shutil.copy(EXAMPLES / "quickstart.yaml", target)
+    assert [s.id for s in load_manifest(target).scenes] == ["harbor-dawn", "market", "lighthouse", "lighthouse-night"]
