@@ -7,8 +7,7 @@ RenderkitError
 │   └── MissingKeyError   a provider's API key variable is not set
 ├── RefusedError          renderkit refused to spend (exit 3)
 ├── ProviderError         the provider or the network said no
-├── CacheError            the local cache is unusable
-└── BuildFailed           some scenes failed; the rest were kept (exit 1)
+└── CacheError            the local cache is unusable
 """
 
 from __future__ import annotations
@@ -108,11 +107,3 @@ class ProviderError(RenderkitError):
 
 class CacheError(RenderkitError):
     """The cache directory cannot be used."""
-
-
-class BuildFailed(RenderkitError):
-    """Some scenes failed; everything else was kept."""
-
-    def __init__(self, failed: Sequence[str]) -> None:
-        self.failed = tuple(failed)
-        super().__init__(f"{len(self.failed)} scene(s) failed: {', '.join(self.failed)}")

@@ -59,8 +59,10 @@ class Lock:
 
 
 def lock_path(manifest_path: Path) -> Path:
-    """The lockfile beside a manifest."""
-    return manifest_path.parent / LOCK_NAME
+    """The lockfile beside a manifest: ``renderkit.lock`` for ``renderkit.yaml``, ``NAME.lock`` for ``NAME.yaml``."""
+    if manifest_path.stem == "renderkit":
+        return manifest_path.parent / LOCK_NAME
+    return manifest_path.parent / f"{manifest_path.stem}.lock"
 
 
 def _entry(raw: object, where: str) -> LockEntry:

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     """Run a build and print its report."""
     from renderkit.build import Build, BuildOptions
     from renderkit.cli.progress import progress_for
+    from renderkit.lockfile import lock_path
 
     options = BuildOptions(
         jobs=args.jobs, frozen=args.frozen, max_cost=args.max_cost, shard=args.shard, force=tuple(args.force)
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     totals = doc["totals"]
     print(
         f"renderkit: {len(report.scenes)} scene(s): {totals['rendered']} rendered (${totals['cost_usd']:.2f}), "
-        f"{totals['cached']} cached, {totals['failed']} failed; lock: {build.manifest.path.parent / 'renderkit.lock'}",
+        f"{totals['cached']} cached, {totals['failed']} failed; lock: {lock_path(build.manifest.path)}",
         file=sys.stderr,
     )
     for scene in report.failed:
