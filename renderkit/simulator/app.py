@@ -6,8 +6,10 @@ import asyncio
 import json
 import logging
 import math
+import os
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -86,7 +88,9 @@ class SimApp:
         self.faults = FaultSet(config.faults, config.seed)
         self.store = Store(config.seed)
         self.window = RateWindow()
-        self.media = MediaCache()
+        # One render per core: each render runs one x264 thread, so more workers would only contend.
+        self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="renderkit-render")
+        self.media = MediaCache(self._pool)
         self.transports: Transports = {}
         # Literal routes first, so /v1/videos/characters/{id} wins over /v1/videos/{id}/content.
         ordered = sorted(_HANDLERS, key=lambda t: t.count("{"))
@@ -117,7 +121,11 @@ class SimApp:
         self.faults = FaultSet(self.config.faults, self.config.seed)
         self.store = Store(self.config.seed)
         self.window = RateWindow()
-        self.media = MediaCache()
+        self.media = MediaCache(self._pool)
+
+    def close(self) -> None:
+        """Stop the render workers (renders under way finish in the background)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
+from concurrent.futures import Executor
 
 from renderkit.simulator.render import render_spritesheet, render_thumbnail, render_video
 from renderkit.simulator.tasks import Task
@@ -16,7 +17,8 @@ BUDGET = 256 << 20  # bytes of rendered media kept; renders are deterministic, s
 class MediaCache:
     """Renders each (task, variant) once, sharing the work between concurrent downloads."""
 
-    def __init__(self, budget: int = BUDGET) -> None:
+    def __init__(self, pool: Executor, budget: int = BUDGET) -> None:
+        self._pool = pool
         self._budget = budget
         self._held = 0
         self._done: OrderedDict[tuple[str, str], bytes] = OrderedDict()
@@ -30,7 +32,7 @@ class MediaCache:
             return self._done[key]
         if key in self._running:
             return await asyncio.shield(self._running[key])
-        future = asyncio.get_running_loop().run_in_executor(None, _render, task, variant)
+        future = asyncio.get_running_loop().run_in_executor(self._pool, _render, task, variant)
         self._running[key] = future
         try:
             data = await asyncio.shield(future)

@@ -24,6 +24,11 @@ def _protocol(transports: Transports) -> type[H11Protocol]:
 
     class Protocol(H11Protocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                # asyncio only sets TCP_NODELAY when the socket's proto is TCP, which a socket passed in via
+                # sockets= is not; without it, header and body writes stall on delayed ACKs (~40 ms).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().connection_made(transport)
             if self.client:
                 transports[self.client] = transport
@@ -99,6 +104,7 @@ class Simulator:
             self._thread.join(timeout=10)
         if self._sock is not None:
             self._sock.close()
+        self.app.close()
         self._server = self._thread = None
 
     def serve_forever(self) -> None:
