@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from renderkit.catalog import catalog
 from renderkit.errors import Diagnostic, ManifestError
+from renderkit.gcpause import gc_paused
 from renderkit.schema import SUPPORTED_VERSIONS, Issue, describe, manifest_validator
 from renderkit.semantics import SceneChecker
 from renderkit.spec import ImageRef, Manifest, ProviderConfig, Scene, Shot
@@ -35,9 +36,9 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     """
     display = os.fspath(path)
     manifest_path = Path(path).absolute()
-    doc, diagnostics = read_yaml(manifest_path, display)
-    loader = _Loader(display, manifest_path, doc, diagnostics)
-    return loader.load()
+    with gc_paused():
+        doc, diagnostics = read_yaml(manifest_path, display)
+        return _Loader(display, manifest_path, doc, diagnostics).load()
 
 
 class _Loader:

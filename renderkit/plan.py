@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from renderkit.catalog import catalog
+from renderkit.gcpause import gc_paused
 from renderkit.keys import render_key, scene_request
 from renderkit.spec import Manifest, Scene
 
@@ -68,6 +69,11 @@ class Plan:
 
 def make_plan(manifest: Manifest, state: State, *, force: Collection[str] = ()) -> Plan:
     """Plan ``manifest`` against ``state``; ``force`` names scenes to render even when cached."""
+    with gc_paused():
+        return _plan(manifest, state, force)
+
+
+def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
     prices = catalog()
     items: dict[str, PlanItem] = {}
     for scene in dependency_order(manifest.scenes):

@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from renderkit.errors import Diagnostic, InputError, ManifestError
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 MAX_BYTES = 10 * 1024 * 1024
 # Values produced by following aliases; a merge-key default shared by 10,000 scenes stays far below it.
@@ -34,6 +35,19 @@ _STR, _NULL, _BOOL, _INT, _FLOAT = (_TAG + t for t in ("str", "null", "bool", "i
 _SEQ, _MAP, _MERGE = _TAG + "seq", _TAG + "map", _TAG + "merge"
 _READ_AS = {_BOOL: "a boolean", _INT: "a number", _FLOAT: "a number", _NULL: "empty", _TAG + "timestamp": "a date"}
 _BRACKETS = re.compile(r"[\[\]{}]")
+# First characters with which a plain scalar may be read as something other than text (bool, int, null...).
+_IMPLICIT_FIRST = frozenset(k for k in yaml.resolver.Resolver.yaml_implicit_resolvers if k)
+
+
+class _Loader(_SafeLoader):
+    """The safe loader with a shortcut for plain scalars that can only be text, the common case."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and (not implicit[0] or (value and value[0] not in _IMPLICIT_FIRST)):
+            return _STR
+        resolve: Any = super().resolve  # untyped in types-PyYAML
+        tag: str = resolve(kind, value, implicit)
+        return tag
 
 
 @dataclass
@@ -80,7 +94,8 @@ def read_yaml(path: Path, display: str) -> tuple[Document, list[Diagnostic]]:
         loader.dispose()
     if node is None:
         raise _fatal(display, 1, 1, "the manifest is empty; start it with 'version: 1' and a scenes list", "empty")
-    builder = _Builder(display)
+    # Without an anchor there can be no alias, so the alias bookkeeping is skipped for most manifests.
+    builder = _Builder(display, aliases="&" in text)
     data = builder.value(node, ())
     document = Document(data, builder.marks, builder.key_marks, builder.plain, builder.broken)
     return document, builder.diagnostics
@@ -156,8 +171,9 @@ def _check_depth(text: str, display: str) -> None:
 class _Builder:
     """Turns composed nodes into plain values, recording marks and the traps it meets."""
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, *, aliases: bool) -> None:
         self.display = display
+        self._aliases = aliases
         self.marks: dict[PathKey, tuple[int, int]] = {}
         self.key_marks: dict[PathKey, tuple[int, int]] = {}
         self.plain: dict[PathKey, str] = {}
@@ -175,11 +191,36 @@ class _Builder:
 
     def value(self, node: yaml.Node, path: PathKey) -> object:
         """The plain value of ``node`` found at ``path``."""
-        self.marks[path] = _mark(node)
+        mark = node.start_mark
+        self.marks[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            if self._aliases:
+                self._visit(node, path)
+            return self._scalar(node, path)
+        if not self._aliases:
+            return self._collection(node, path)
+        if not self._visit(node, path):
+            return None
+        ident = id(node)
+        self._active.add(ident)
+        try:
+            return self._collection(node, path)
+        finally:
+            self._active.discard(ident)
+
+    def _collection(self, node: yaml.Node, path: PathKey) -> object:
+        if node.tag not in (_SEQ, _MAP):
+            self._error(node, path, f"unsupported YAML tag {node.tag}; remove the tag", "yaml-tag")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+
+    def _visit(self, node: yaml.Node, path: PathKey) -> bool:
+        """Count values produced through aliases; False for an alias to a collection being built."""
         ident = id(node)
         if ident in self._active:
             self._error(node, path, "this alias refers to itself; YAML cannot expand it", "yaml-recursive-alias")
-            return None
+            return False
         if ident in self._seen:
             self._expanded += 1
             if self._expanded > MAX_ALIAS_EXPANSION:
@@ -191,17 +232,7 @@ class _Builder:
                 raise _fatal(self.display, line, col, message, "yaml-alias-bomb")
         else:
             self._seen.add(ident)
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path)
-        if node.tag not in (_SEQ, _MAP):
-            self._error(node, path, f"unsupported YAML tag {node.tag}; remove the tag", "yaml-tag")
-        self._active.add(ident)
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-            return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
-        finally:
-            self._active.discard(ident)
+        return True
 
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> object:
         tag = node.tag

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import rfc8785
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from renderkit.keys import KEY_VERSION, render_key
+from renderkit.keys import KEY_VERSION, canonical_json, render_key
 from renderkit.manifest import load_manifest
 from renderkit.plan import Previous, make_plan
 from tests.manifest.conftest import PNG
@@ -132,3 +133,24 @@ def test_key_format_is_pinned() -> None:
     # Changing this digest re-renders every user's cache: bump KEY_VERSION when it must change.
     assert render_key(request) == render_key(dict(reversed(request.items())))
     assert render_key(request) == "b06f2f46f3886115671c424195a2d2e9eb4321add48cbb21880e5f572f6d57c0"
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=6))
+def test_fast_canonical_json_is_byte_identical_to_rfc8785(value: dict[str, Any]) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        assume(False)  # values RFC 8785 cannot encode (lone surrogates, huge integers) are not requests
+    assert canonical_json(value) == expected
