@@ -18,7 +18,7 @@ from tests.manifest.conftest import PNG, snapshot
 
 BAD = Path(__file__).parent / "bad"
 CASES = sorted(BAD.glob("*.yaml"))
-COMMANDS = ["validate", "plan"]
+COMMANDS = ["validate", "plan", "build"]
 
 
 def expectation(case: Path) -> tuple[int, int, str]:
@@ -37,6 +37,9 @@ def run_bad(project: Project, name: str, command: str, capsys: pytest.CaptureFix
     assert out == ""
     assert "Traceback" not in err
     assert snapshot(project.root) == before
+    if command == "build":
+        # build reaches ManifestError through the dispatcher, which prefixes a one-line error with "renderkit: ".
+        return [x.removeprefix("renderkit: ") for x in err.splitlines()]
     return err.splitlines()
 
 
