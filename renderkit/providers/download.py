@@ -46,12 +46,14 @@ async def _fetch(
 ) -> int | None:
     """Stream ``url`` into ``sink``; return the status instead when it is one of ``gone``."""
     what = f"GET {redact(url)}"
-    headers = {"Accept-Encoding": "identity", **wire.headers_for(url)}
+    headers = {"Accept-Encoding": "identity"}
     start = sink.offset
     if start > 0:
         headers["Range"] = f"bytes={start}-"
     try:
-        async with wire.client.stream("GET", url, headers=headers, params=params, follow_redirects=True) as response:
+        async with wire.client.stream(
+            "GET", url, headers=headers, params=params, auth=wire.auth_for(url), follow_redirects=True
+        ) as response:
             if response.status_code in gone:
                 return response.status_code
             if response.status_code == 416:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -26,20 +26,19 @@ _QUOTA_CODES = frozenset({"insufficient_user_quota", "quota_not_enough", "insuff
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
-class Secret:
-    """An API key that never shows itself in a repr, a str or a log line."""
+class BearerAuth(httpx.Auth):
+    """Adds ``Authorization: Bearer KEY`` as the request is sent, so the key sits in no dict, repr or message."""
 
-    __slots__ = ("_value",)
+    def __init__(self, api_key: str) -> None:
+        self._key = api_key
 
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The key itself, for the Authorization header only."""
-        return self._value
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Attach the key to ``request``."""
+        request.headers["Authorization"] = f"Bearer {self._key}"
+        yield request
 
     def __repr__(self) -> str:
-        return "Secret('***')"
+        return "BearerAuth('***')"
 
     __str__ = __repr__
 
@@ -109,7 +108,7 @@ class Wire:
         self.client = client
         self.provider = provider
         self.key_source = f"${key_env}" if key_env else f"the api_key_env of provider {provider!r}"
-        self._key = Secret(api_key)
+        self._auth = BearerAuth(api_key)
 
     def __repr__(self) -> str:
         return f"Wire(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -118,11 +117,9 @@ class Wire:
         """An absolute URL for a route path such as ``/v1/videos``."""
         return self.base_url + path
 
-    def headers_for(self, url: str) -> dict[str, str]:
-        """The auth header for the provider's own routes; none for signed URLs on other hosts."""
-        if same_origin(url, self.base_url):
-            return {"Authorization": f"Bearer {self._key.reveal()}"}
-        return {}
+    def auth_for(self, url: str) -> httpx.Auth | None:
+        """The key for the provider's own routes; none for signed URLs on other hosts."""
+        return self._auth if same_origin(url, self.base_url) else None
 
     async def call(
         self,
@@ -142,7 +139,8 @@ class Wire:
             response = await self.client.request(
                 method,
                 url,
-                headers={"Accept": "application/json", **self.headers_for(url)},
+                headers={"Accept": "application/json"},
+                auth=self.auth_for(url),
                 json=json_body,
                 data=form,
                 files=files,

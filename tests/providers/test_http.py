@@ -10,8 +10,8 @@ import pytest
 
 from renderkit.errors import ProviderError
 from renderkit.providers.http import (
+    BearerAuth,
     Op,
-    Secret,
     Wire,
     normalise_base_url,
     poll_after,
@@ -86,12 +86,12 @@ def test_same_origin_and_redact() -> None:
     assert redact("https://cdn.example/x.mp4?sig=SECRET") == "https://cdn.example/x.mp4"
 
 
-def test_secret_never_shows_itself() -> None:
-    secret = Secret(KEY)
-    assert KEY not in repr(secret)
-    assert KEY not in str(secret)
-    assert KEY not in f"{secret}"
-    assert secret.reveal() == KEY
+def test_auth_never_shows_the_key_but_sends_it() -> None:
+    auth = BearerAuth(KEY)
+    assert KEY not in repr(auth)
+    assert KEY not in str(auth)
+    request = next(auth.auth_flow(httpx.Request("GET", "http://127.0.0.1:9/v1/videos")))
+    assert request.headers["authorization"] == f"Bearer {KEY}"
 
 
 @pytest.mark.anyio
