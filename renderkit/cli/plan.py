@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from renderkit.cli.validate import load_or_report
 from renderkit.errors import InputError, ManifestError
-from renderkit.plan import Plan, PlanItem, State, make_plan
+from renderkit.plan import Plan, PlanItem, make_plan
+
+if TYPE_CHECKING:
+    from renderkit.state import BuildState
 
 
 def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
@@ -63,7 +66,7 @@ def _table(plan: Plan) -> str:
     return "\n".join([*lines, summary])
 
 
-def _document(path: str, plan: Plan, state: State) -> dict[str, object]:
+def _document(path: str, plan: Plan, state: BuildState) -> dict[str, object]:
     """The `--json` document; `rendered` counts the scenes a build would render (render and blocked)."""
     return {
         "manifest": path,
@@ -77,21 +80,18 @@ def _document(path: str, plan: Plan, state: State) -> dict[str, object]:
     }
 
 
-def _scene(plan: Plan, item: PlanItem, state: State) -> dict[str, object]:
-    # The lock's task id and hashes describe this scene only while it stays cached under the same key.
-    locked = getattr(state, "locked", None)
-    entry = locked(item.scene.id) if locked is not None and item.status == "cached" else None
-    if entry is not None and getattr(entry, "key", None) != item.key:
-        entry = None
+def _scene(plan: Plan, item: PlanItem, state: BuildState) -> dict[str, object]:
+    # A cached scene's task id and bytes come from the cache record of its key; a scene to render has none yet.
+    record = state.record(item.key) if item.status == "cached" else None
     output = plan.manifest.output_dir / f"{item.scene.id}.mp4"
     return {
         "id": item.scene.id,
         "key": item.key,
         "status": item.status,
         "reason": item.reason,
-        "task_id": getattr(entry, "task_id", None),
+        "task_id": None if record is None else record.task_id,
         "file": output.relative_to(plan.manifest.root).as_posix(),
-        "sha256": getattr(entry, "sha256", None),
-        "bytes": getattr(entry, "bytes", None),
+        "sha256": None if record is None else record.sha256,
+        "bytes": None if record is None else record.bytes,
         "cost_usd": item.cost_usd,
     }

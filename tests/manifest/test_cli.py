@@ -73,3 +73,40 @@ def test_plan_table_warns_over_budget_and_rejects_unknown_force(
     assert "over the budget of $0.50, so build would refuse" in err
     assert main(["plan", "--force", "nope"]) == 2
     assert "--force nope: no scene has that id" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("no_network")
+def test_plan_json_reads_cached_renders_from_the_real_cache(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    from renderkit.cache import Cache, Record
+
+    project.gen({"renderkit.yaml": MANIFEST})
+    monkeypatch.chdir(project.root)
+    assert main(["plan", "--json"]) == 0
+    skyline = json.loads(capsys.readouterr().out)["scenes"][0]
+    video = b"\0\0\0\x18ftypmp42 pretend video"
+    digest = hashlib.sha256(video).hexdigest()
+    cache = Cache(project.root / ".renderkit")
+    tmp = cache.temp_path("upload")
+    tmp.write_bytes(video)
+    cache.add_blob(tmp, digest)
+    cache.put(Record(skyline["key"], {}, "simulator", "video_123", digest, len(video)))
+    cache.close()
+
+    assert main(["plan", "--json"]) == 0
+    scenes = json.loads(capsys.readouterr().out)["scenes"]
+    assert scenes[0] | {"key": "-"} == {
+        "id": "skyline",
+        "key": "-",
+        "status": "cached",
+        "reason": "same request as a cached render",
+        "task_id": "video_123",
+        "file": "renders/skyline.mp4",
+        "sha256": digest,
+        "bytes": len(video),
+        "cost_usd": 0.0,
+    }
+    assert (scenes[1]["status"], scenes[1]["reason"], scenes[1]["task_id"]) == ("render", "new scene", None)
