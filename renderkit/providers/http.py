@@ -234,6 +234,13 @@ class Wire:
                     maybe_sent=True,
                 )
             return ProviderError(f"{said}; retry later", status=status, code=code, retryable=True, retry_after=wait)
+        if op == "create" and status in (404, 405):
+            return ProviderError(
+                f"{said}. This server has no such route: check base_url {self.base_url} and that the provider's "
+                "kind matches the routes it serves",
+                status=status,
+                code=code,
+            )
         if code == "task_not_exist" or (op == "read" and status == 404):
             return ProviderError(
                 f"{said}. The provider has no such task for this key; was it created with another key or base_url?",

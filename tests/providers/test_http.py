@@ -188,3 +188,10 @@ def test_transport_mapping(
     err = wire().transport_error(exc, op=op, what="POST /v1/videos")
     assert (err.retryable, err.maybe_sent) == (retryable, maybe_sent)
     assert err.status is None
+
+
+def test_create_on_a_missing_route_points_at_base_url_and_kind() -> None:
+    err = status_error(404, "create", {"error": {"message": "Invalid URL (POST /v1/videos)", "code": ""}})
+    assert "check base_url http://127.0.0.1:9" in str(err)
+    assert not err.retryable
+    assert not err.maybe_sent

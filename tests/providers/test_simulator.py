@@ -13,6 +13,7 @@ from PIL import Image
 
 from renderkit.errors import ProviderError
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, Shot, TaskState
+from renderkit.providers.openai import PAGE
 from renderkit.providers.registry import KINDS, open_provider
 from renderkit.simulator import DIALECTS, Simulator
 from tests.providers.sinks import MemorySink
@@ -284,3 +285,12 @@ async def test_list_tasks_finds_what_was_created(simulator: Simulator, client: h
     assert [s.task_id for s in found] == [second.task_id, first.task_id]
     assert found[0].extra["prompt"] == SMALL.prompt
     assert await provider.list_tasks(since + 3600) == []
+
+
+@pytest.mark.anyio
+async def test_list_tasks_pages_past_one_hundred(simulator: Simulator, client: httpx.AsyncClient) -> None:
+    provider = connect("openai", simulator, client)
+    created = [await provider.create(SMALL) for _ in range(PAGE + 1)]
+    found = await provider.list_tasks(0)
+    assert [s.task_id for s in found] == [s.task_id for s in reversed(created)]
+    assert simulator.ledger()["requests"]["GET /v1/videos"] == 2
