@@ -256,37 +256,38 @@ class _Builder:
         out: dict[str, object] = {}
         merged: dict[str, object] = {}
         # Merges go first so that the marks of keys written here overwrite those of merged ones.
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+        merges = [value_node for key_node, value_node in node.value if key_node.tag == _MERGE]
+        if merges:
+            for value_node in merges:
                 self._merge(value_node, path, merged)
-        self.marks[path] = _mark(node)
+            self.marks[path] = _mark(node)
+        key_marks = self.key_marks
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                continue
-            key = self._key(key_node, path)
-            if key is None:
+            if key_node.tag == _STR and isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+            else:
+                if key_node.tag != _MERGE:
+                    self._bad_key(key_node, path)
                 continue
             child = (*path, key)
+            mark = key_node.start_mark
             if key in out:
-                first = self.key_marks[child][0]
-                message = f"duplicate key {key!r} (first written on line {first}); keep one"
+                message = f"duplicate key {key!r} (first written on line {key_marks[child][0]}); keep one"
                 self._error(key_node, child, message, "yaml-duplicate-key")
             else:
-                self.key_marks[child] = _mark(key_node)
+                key_marks[child] = (mark.line + 1, mark.column + 1)
             out[key] = self.value(value_node, child)
         for key, value in merged.items():
             out.setdefault(key, value)
         return out
 
-    def _key(self, node: yaml.Node, path: PathKey) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
-            return str(node.value)
+    def _bad_key(self, node: yaml.Node, path: PathKey) -> None:
+        """Report a key that is not text."""
         if isinstance(node, yaml.ScalarNode) and node.tag in _READ_AS:
             message = f"YAML 1.1 reads the key {node.value!r} as {_READ_AS[node.tag]}, not text; quote it"
         else:
             message = "keys must be plain text; use a quoted string"
         self._error(node, path, message, "yaml-key")
-        return None
 
     def _merge(self, node: yaml.Node, path: PathKey, merged: dict[str, object]) -> None:
         """Apply a ``<<`` merge key: earlier sources win, and keys written in the mapping win over all."""
