@@ -208,8 +208,17 @@ class Build:
         todo = [i for i in plan.items if i.status != "cached" and (in_shard is None or i.scene.id in in_shard)]
         _refuse_budget(todo, self.manifest, self.options.max_cost)
         keys = self._api_keys({i.scene.provider for i in todo})
-        if not todo and self._all_outputs_fresh():
-            return self._report({}, in_shard)
+        try:
+            outcomes = self._work(todo, keys, in_shard) if todo or not self._all_outputs_fresh() else {}
+        finally:
+            self.cache.close()
+        report = self._report(outcomes, in_shard)
+        if in_shard is None and not report.failed:
+            self._remember(report)
+        return report
+
+    def _work(self, todo: Sequence[PlanItem], keys: Mapping[str, str], in_shard: set[str] | None) -> dict[str, Outcome]:
+        """Render, materialize and lock, holding the cache's build lock and the journal."""
         with self._exclusive():
             journal = Journal(self.cache.root / "journal.jsonl")
             try:
@@ -223,10 +232,33 @@ class Build:
                     self._write_lock(outcomes)
             finally:
                 journal.compact()
-                self.cache.close()
-        return self._report(outcomes, in_shard)
+        return outcomes
+
+    def _remember(self, report: BuildReport) -> None:
+        """Record the no-op memo: the next build with nothing changed can answer from stats alone."""
+        from renderkit import __version__, noop
+
+        lock_file = lock_path(self.manifest.path)
+        watched = [lock_file]
+        watched += [self.output_path(s) for s in self.manifest.scenes]
+        watched += [s.image.path for s in self.manifest.scenes if s.image is not None and s.image.path is not None]
+        cached = BuildReport(
+            report.manifest,
+            tuple(
+                SceneReport(s.id, s.key, "cached", "cached", s.task_id, s.file, s.sha256, s.bytes, 0.0)
+                for s in report.scenes
+            ),
+        )
+        memo = {
+            "doc": cached.to_json(),
+            "warnings": [str(w) for w in self.manifest.warnings],
+            "lock": str(lock_file),
+        }
+        noop.record(self.manifest.path, __version__, self.environ, watched, memo)
 
     def _api_keys(self, provider_names: set[str]) -> dict[str, str]:
+        if not provider_names:
+            return {}  # a no-op build must not pay for importing httpx
         from renderkit.providers.registry import api_key_for
 
         return {
@@ -240,8 +272,10 @@ class Build:
             rec = self.state.record(item.key)
             if rec is None or not self.cache.output_fresh(self.output_path(item.scene), rec.sha256):
                 return False
-        lock = self.state.lock
-        return lock is not None and lock.to_bytes() == self._lock_bytes({})
+        try:
+            return lock_path(self.manifest.path).read_bytes() == self._lock_bytes({})
+        except FileNotFoundError:
+            return False
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:

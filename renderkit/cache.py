@@ -204,7 +204,7 @@ class Cache:
         """Remember the stat of an output renderkit wrote, so a no-op build can trust it cheaply."""
         st = path.stat()
         self.index.set(
-            _OUTPUT + str(path.resolve()),
+            _OUTPUT + os.path.abspath(path),
             json.dumps([sha256, st.st_size, st.st_mtime_ns, st.st_ino]),
         )
 
@@ -216,7 +216,7 @@ class Cache:
             st = path.stat()
         except FileNotFoundError:
             return False
-        text = self.index.get(_OUTPUT + str(path.resolve()))
+        text = self.index.get(_OUTPUT + os.path.abspath(path))
         return text is not None and json.loads(text) == [sha256, st.st_size, st.st_mtime_ns, st.st_ino]
 
     def clean_tmp(self, keep: set[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from renderkit.errors import LockfileError
@@ -48,14 +48,37 @@ class Lock:
 
     def to_bytes(self) -> bytes:
         """Serialise deterministically: sorted ids and keys, two-space indent, trailing newline."""
-        scenes = []
+        # Hand-rolled because json.dumps with indent falls back to the pure-Python encoder, and a no-op build of
+        # 1,000 scenes serialises the lock to compare it with the file on disk.
+        dump = json.dumps
+        blocks = []
         for scene_id in sorted(self.entries):
-            block = asdict(self.entries[scene_id])
-            if not block["shots"]:
-                del block["shots"]
-            scenes.append(block)
-        doc = {"lock_version": LOCK_VERSION, "scenes": scenes}
-        return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+            e = self.entries[scene_id]
+            fields = [
+                ("bytes", dump(e.bytes)),
+                ("file", dump(e.file, ensure_ascii=False)),
+                ("id", dump(e.id, ensure_ascii=False)),
+                ("key", dump(e.key)),
+                ("model", dump(e.model, ensure_ascii=False)),
+                ("provider_kind", dump(e.provider_kind)),
+                ("seconds", dump(e.seconds)),
+                ("sha256", dump(e.sha256)),
+            ]
+            if e.shots:
+                shots = ",\n".join(
+                    "        {\n"
+                    f'          "key": {dump(s.key)},\n'
+                    f'          "sha256": {dump(s.sha256)},\n'
+                    f'          "task_id": {dump(s.task_id, ensure_ascii=False)}\n'
+                    "        }"
+                    for s in e.shots
+                )
+                fields.append(("shots", f"[\n{shots}\n      ]"))
+            fields += [("size", dump(e.size)), ("task_id", dump(e.task_id, ensure_ascii=False))]
+            body = ",\n".join(f'      "{name}": {value}' for name, value in fields)
+            blocks.append(f"    {{\n{body}\n    }}")
+        scenes = "[\n" + ",\n".join(blocks) + "\n  ]" if blocks else "[]"
+        return f'{{\n  "lock_version": {LOCK_VERSION},\n  "scenes": {scenes}\n}}\n'.encode()
 
 
 def lock_path(manifest_path: Path) -> Path:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
+
+from renderkit import __version__
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -62,8 +66,34 @@ def add_parser(sub: Any, help_text: str) -> argparse.ArgumentParser:
     return p
 
 
+def _finish(doc: dict[str, Any], warnings: list[str], lock_file: str, as_json: bool) -> int:
+    """Print warnings, the summary, failures and the JSON report; return the exit code."""
+    for warning in warnings:
+        print(f"renderkit: warning: {warning}", file=sys.stderr)
+    totals = doc["totals"]
+    print(
+        f"renderkit: {len(doc['scenes'])} scene(s): {totals['rendered']} rendered (${totals['cost_usd']:.2f}), "
+        f"{totals['cached']} cached, {totals['failed']} failed; lock: {lock_file}",
+        file=sys.stderr,
+    )
+    failed = [s for s in doc["scenes"] if s["status"] == "failed"]
+    for scene in failed:
+        print(f"renderkit: FAILED {scene['id']}: {scene['reason']}", file=sys.stderr)
+    if as_json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 1 if failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a build and print its report."""
+    if not args.force and args.shard is None:
+        from renderkit import noop
+
+        memo = noop.check(Path(args.manifest), __version__, os.environ)
+        if memo is not None:
+            return _finish(memo["doc"], memo["warnings"], memo["lock"], args.json)
+
     from renderkit.build import Build, BuildOptions
     from renderkit.cli.progress import progress_for
     from renderkit.lockfile import lock_path
@@ -71,34 +101,16 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         jobs=args.jobs, frozen=args.frozen, max_cost=args.max_cost, shard=args.shard, force=tuple(args.force)
     )
-    costs: dict[str, float | None] = {}
     holder: list[Any] = []
 
     def on_event(event: Any) -> None:
         holder[0](event)
 
     build = Build(args.manifest, options, on_event)
-    for warning in build.manifest.warnings:
-        print(str(warning), file=sys.stderr)
     todo = [i for i in build.plan.items if i.status != "cached"]
-    costs.update({i.scene.id: i.cost_usd for i in todo})
+    costs: dict[str, float | None] = {i.scene.id: i.cost_usd for i in todo}
     with progress_for(sys.stderr, len(todo), costs) as progress:
         holder.append(progress)
         report = build.run()
-    for problem in report.problems:
-        print(f"renderkit: warning: {problem}", file=sys.stderr)
-    doc = report.to_json()
-    totals = doc["totals"]
-    print(
-        f"renderkit: {len(report.scenes)} scene(s): {totals['rendered']} rendered (${totals['cost_usd']:.2f}), "
-        f"{totals['cached']} cached, {totals['failed']} failed; lock: {lock_path(build.manifest.path)}",
-        file=sys.stderr,
-    )
-    for scene in report.failed:
-        print(f"renderkit: FAILED {scene.id}: {scene.reason}", file=sys.stderr)
-    if args.json:
-        json.dump(doc, sys.stdout, indent=2, sort_keys=False)
-        sys.stdout.write("\n")
-    if report.failed:
-        return 1
-    return 0
+    warnings = [str(w) for w in build.manifest.warnings] + list(report.problems)
+    return _finish(report.to_json(), warnings, str(lock_path(build.manifest.path)), args.json)

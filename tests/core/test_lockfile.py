@@ -85,3 +85,27 @@ def test_bad_lockfiles_are_reported_with_a_fix(tmp_path: Path, content: bytes, m
         read_lock(path)
     assert message in str(info.value)
     assert "renderkit.lock" in str(info.value)
+
+
+def test_serialisation_is_the_sorted_two_space_json_of_the_entries(tmp_path: Path) -> None:
+    import dataclasses
+    import json
+
+    shots = (
+        LockShot(key="1" * 64, task_id="t1", sha256="2" * 64),
+        LockShot(key="3" * 64, task_id="t2", sha256="4" * 64),
+    )
+    entries = [entry("b", shots=shots), entry("a", model='odd "model" \u00e9')]
+    path = tmp_path / "renderkit.lock"
+    write_lock(path, entries)
+    blocks = []
+    for e in sorted(entries, key=lambda e: e.id):
+        block = dataclasses.asdict(e)
+        if not block["shots"]:
+            del block["shots"]
+        blocks.append(block)
+    expected = json.dumps({"lock_version": 1, "scenes": blocks}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert path.read_text(encoding="utf-8") == expected
+    empty = tmp_path / "empty.lock"
+    write_lock(empty, [])
+    assert json.loads(empty.read_text()) == {"lock_version": 1, "scenes": []}
