@@ -224,6 +224,13 @@ class Wire:
             return ProviderError(
                 f"{said}; retry after a pause", status=status, code=code, retryable=True, retry_after=wait
             )
+        if code == "model_not_found":
+            # new-api's distributor answers this (HTTP 503) before the task handler runs, so nothing was charged.
+            return ProviderError(
+                f"{said}. The gateway serves no model by this name for this key; check the scene's model",
+                status=status,
+                code=code,
+            )
         if status >= 500:
             if op == "create":
                 return ProviderError(

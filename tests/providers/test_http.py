@@ -195,3 +195,10 @@ def test_create_on_a_missing_route_points_at_base_url_and_kind() -> None:
     assert "check base_url http://127.0.0.1:9" in str(err)
     assert not err.retryable
     assert not err.maybe_sent
+
+
+def test_unknown_model_on_the_gateway_was_refused_not_sent() -> None:
+    body = {"error": {"message": "No available channel for model sora-3 (distributor)", "code": "model_not_found"}}
+    err = status_error(503, "create", body)
+    assert "check the scene's model" in str(err)
+    assert (err.retryable, err.maybe_sent) == (False, False)
