@@ -80,6 +80,19 @@ def test_huge_file_is_refused_before_parsing(
 
 @pytest.mark.usefixtures("no_network")
 @pytest.mark.parametrize("command", COMMANDS)
+def test_prompt_over_the_api_limit_is_refused(
+    command: str, project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: " + "word " * 6401 + "\n"})
+    monkeypatch.chdir(project.root)
+    lines = run_bad(project, "renderkit.yaml", command, capsys)
+    assert lines == [
+        "renderkit.yaml:4:13: scenes[0].prompt: is longer than 32000 characters; shorten it [schema-max-length]"
+    ]
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize("command", COMMANDS)
 def test_image_symlink_escaping_the_project_is_refused(
     command: str, project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
