@@ -170,6 +170,17 @@ async def test_connection_dropped_after_a_charged_create_is_maybe_sent(
 
 
 @pytest.mark.anyio
+async def test_create_that_times_out_waiting_for_the_answer_is_maybe_sent(simulator: Simulator) -> None:
+    simulator.add_fault("create:slow=0.5:@1")
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5, read=0.1)) as impatient:
+        with pytest.raises(ProviderError, match="ReadTimeout") as info:
+            await connect("generations", simulator, impatient).create(SMALL)
+    assert (info.value.maybe_sent, info.value.retryable) == (True, False)
+    # Let the slow handler finish so it cannot touch the next test's simulator state.
+    simulator.wait_for(lambda ledger: sum(ledger["responses"].values()) == 1, timeout=5)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("kind", "fault", "status"),
     [("openai", "poll:drop:@1", None), ("unified", "poll:502:@1", 502), ("generations", "poll:429:@1", 429)],
