@@ -410,3 +410,9 @@ def test_error_details_from_non_json_bytes_are_cut_short() -> None:
     message, code = error_details_from_bytes(b"x" * 1000)
     assert len(message) < 400
     assert code is None
+
+
+def test_openai_error_object_in_a_success_answer_raises_its_message() -> None:
+    with pytest.raises(ProviderError, match="Upstream service returned status 502") as info:
+        parse_task({"error": {"message": "Upstream service returned status 502", "type": "server_error"}})
+    assert info.value.code == "server_error"
