@@ -54,6 +54,7 @@ class Simulator:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
+        self._stopped = False
 
     @property
     def config(self) -> SimConfig:
@@ -66,14 +67,15 @@ class Simulator:
         if self._sock is None:
             raise RuntimeError("the simulator is not running; use it as a context manager or call start()")
         host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> Simulator:
         """Bind, serve on a daemon thread, and return once requests are accepted."""
-        if self._thread is not None:
-            raise RuntimeError("the simulator is already running")
+        if self._thread is not None or self._stopped:
+            raise RuntimeError("a simulator starts once; create a new Simulator to start again")
         config = self.app.config
-        self._sock = socket.create_server((config.host, config.port), reuse_port=False)
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        self._sock = socket.create_server((config.host, config.port), family=family)
         uv_config = uvicorn.Config(
             self.app,
             http=_protocol(self.app.transports),
@@ -104,8 +106,10 @@ class Simulator:
             self._thread.join(timeout=10)
         if self._sock is not None:
             self._sock.close()
+            self._sock = None
         self.app.close()
         self._server = self._thread = None
+        self._stopped = True
 
     def serve_forever(self) -> None:
         """Block until the server thread ends (KeyboardInterrupt propagates to the caller)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import av
 import httpx
+from PIL import Image
 
 
 def poll_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 10.0) -> Any:
@@ -54,3 +55,24 @@ def completed(client: httpx.Client, video_id: str) -> dict[str, Any]:
         lambda b: b.get("status") in ("completed", "failed"),
     )
     return body
+
+
+def png(colour: tuple[int, int, int], size: tuple[int, int] = (64, 36)) -> bytes:
+    """A solid-colour PNG."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def frame_pixel(data: bytes, which: str, xy: tuple[float, float]) -> tuple[int, int, int]:
+    """The RGB pixel at relative position ``xy`` of the ``first`` or ``last`` frame."""
+    with av.open(io.BytesIO(data), "r") as container:
+        frames = container.decode(video=0)
+        frame = next(frames)
+        if which == "last":
+            for frame in frames:  # noqa: B007  # keep the last decoded frame
+                pass
+        image = frame.to_image()  # type: ignore[no-untyped-call]  # PyAV is untyped
+    pixel = image.getpixel((int(xy[0] * image.width), int(xy[1] * image.height)))
+    assert isinstance(pixel, tuple)
+    return (int(pixel[0]), int(pixel[1]), int(pixel[2]))
