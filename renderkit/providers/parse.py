@@ -73,13 +73,11 @@ def unwrap(body: Body) -> tuple[Body, Body]:
     Raises ``ProviderError`` when the envelope reports an error instead of a task.
     """
     task: Body = body
-    if isinstance(body.get("error"), Mapping) and "status" not in body and "id" not in body:
+    bare_error = isinstance(body.get("error"), Mapping) and "status" not in body and "id" not in body
+    if bare_error or (is_envelope(body) and str(body["code"]).lower() != "success"):
         message, code = error_details(body)
         raise ProviderError(f"the provider answered with an error: {message}", code=code)
     if is_envelope(body):
-        if str(body["code"]).lower() != "success":
-            message, code = error_details(body)
-            raise ProviderError(f"the provider answered with an error: {message}", code=code)
         data = body.get("data")
         if not isinstance(data, Mapping):
             raise ProviderError(
