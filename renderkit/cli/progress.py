@@ -59,22 +59,26 @@ class LiveProgress:
     def _render(self) -> Any:
         from rich.table import Table
 
-        done = sum(1 for phase, _, _ in self.rows.values() if phase in ("rendered", "failed"))
+        done = sum(1 for phase, _, _ in self.rows.values() if phase == "rendered")
+        failed = sum(1 for phase, _, _ in self.rows.values() if phase == "failed")
         spent = sum(self.costs.get(s) or 0.0 for s, (phase, _, _) in self.rows.items() if phase == "rendered")
         elapsed = time.monotonic() - self.started
-        table = Table(
-            title=f"renderkit build: {done}/{self.total} finished, ${spent:.2f} spent, {elapsed:.0f}s",
-            expand=False,
-        )
-        table.add_column("scene")
-        table.add_column("state")
-        table.add_column("progress", justify="right")
-        table.add_column("detail", overflow="fold")
-        for scene in sorted(self.rows):
-            phase, detail, progress = self.rows[scene]
+        title = f"renderkit build: {done}/{self.total} rendered, {failed} failed, ${spent:.2f} spent, {elapsed:.0f}s"
+        table = Table(title=title, expand=False)
+        table.add_column("scene", no_wrap=True, max_width=28)
+        table.add_column("state", no_wrap=True, min_width=11)
+        table.add_column("progress", justify="right", no_wrap=True, min_width=8)
+        table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=40)
+        # Active scenes first, then failures, then finished ones, as many as the terminal has room for.
+        order = {"rendered": 2, "failed": 1}
+        rows = sorted(self.rows.items(), key=lambda kv: (order.get(kv[1][0], 0), kv[0]))
+        room = max(3, self.console.size.height - 8)
+        for scene, (phase, detail, progress) in rows[:room]:
             style = {"rendered": "green", "failed": "red", "retry": "yellow"}.get(phase, "")
             pct = f"{progress}%" if progress is not None else ""
             table.add_row(scene, f"[{style}]{_PHASE_WORD[phase]}[/]" if style else _PHASE_WORD[phase], pct, detail)
+        if len(rows) > room:
+            table.add_row(f"… {len(rows) - room} more", "", "", "")
         return table
 
     def __enter__(self) -> LiveProgress:

@@ -57,6 +57,36 @@ def test_sigkilled_build_resumes_polling_and_pays_once(
     assert "resuming task" in err
 
 
+def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(
+    make_simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = make_simulator(latency=30.0)
+    project.gen({"renderkit.yaml": manifest_text(sim, SCENES)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderkit", "build", str(project.path("renderkit.yaml"))],
+        env={**os.environ, "SIM_API_KEY": KEY},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        sim.wait_for(lambda _: journaled_tasks(project.path(".renderkit")) >= 3 or proc.poll() is not None, 60)
+        assert proc.poll() is None, "the build ended before it was interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "rerun the same command to resume" in err
+    assert "Traceback" not in err
+    assert not [p for p in project.files() if p.startswith("renders/")]
+    sim.advance(31.0)
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert set(statuses(report).values()) == {"rendered"}
+    assert sim.ledger()["creates"] == 3
+
+
 def test_lost_create_answer_is_found_through_the_list_route(
     simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
