@@ -23,8 +23,11 @@ __all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_mani
 
 DEFAULT_OUTPUT_DIR = "renders"
 SIMULATOR = "simulator"
-_DEFAULT_BASE_URLS = {"openai": "https://api.openai.com", "generations": "https://api.crazyrouter.com"}
-_DEFAULT_BASE_URLS["unified"] = _DEFAULT_BASE_URLS["generations"]
+_DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com",
+    "generations": "https://api.crazyrouter.com",
+    "unified": "https://api.crazyrouter.com",
+}
 _DEFAULT_KEY_ENVS = {"openai": "OPENAI_API_KEY", "generations": "CRAZYROUTER_API_KEY", "unified": "CRAZYROUTER_API_KEY"}
 
 
@@ -69,6 +72,7 @@ class _Loader:
         return ManifestError(sorted(self.errors + self.warnings, key=lambda d: (d.line, d.col, d.path)))
 
     def load(self) -> Manifest:
+        """The Manifest, or ManifestError with every diagnostic."""
         data = self.doc.data
         if not isinstance(data, dict):
             self.report(
@@ -78,6 +82,7 @@ class _Loader:
         if not self._version_ok(data):
             raise self.fail()
         bad_scenes: set[int] = set()
+        top_level_broken = False
         for issue in manifest_validator().issues(data):
             if issue.path[:1] == ("version",):
                 continue  # reported by _version_ok with the supported versions
@@ -85,9 +90,9 @@ class _Loader:
             if len(issue.path) > 1 and issue.path[0] == "scenes" and isinstance(issue.path[1], int):
                 bad_scenes.add(issue.path[1])
             else:
-                bad_scenes.add(-1)
-        if -1 in bad_scenes:
-            raise self.fail()  # the top level is broken: scene checks would only add noise
+                top_level_broken = True
+        if top_level_broken:
+            raise self.fail()  # providers, defaults or the scenes list are broken: scene checks would only add noise
         providers = self._providers(cast(dict[str, Any], data.get("providers") or {}))
         output_dir = self._output_dir(data)
         checker = SceneChecker(self, self.root, providers, cast(dict[str, Any], data.get("defaults") or {}), catalog())
@@ -176,6 +181,7 @@ def _float_or_none(value: object) -> float | None:
 
 
 def _value_at(data: object, path: PathKey) -> object:
+    """The value at ``path`` in the loaded document."""
     for part in path:
-        data = data[part]  # type: ignore[index]
+        data = data[part]  # type: ignore[index]  # the schema issue's path exists in the document
     return data

@@ -82,12 +82,14 @@ class SceneChecker:
         upstream = self._references(raw, index)
         resolved: dict[int, Scene | None] = {}
         for start in range(len(raw)):
-            chain = []
+            chain: list[int] = []
+            on_chain: set[int] = set()
             i: int | None = start
             while i is not None and i not in resolved:
                 chain.append(i)
+                on_chain.add(i)
                 i = upstream.get(i)
-                if i in chain:
+                if i in on_chain:
                     self._cycle(raw, chain[chain.index(i) :])
                     for j in chain:
                         resolved[j] = None
@@ -141,7 +143,10 @@ class SceneChecker:
         first = min(members)
         start = members.index(first)
         ordered = members[start:] + members[:start]
-        names = " -> ".join(str(raw[i]["id"]) for i in [*ordered, first])
+        ids = [str(raw[i]["id"]) for i in ordered]
+        if len(ids) > 6:
+            ids = [*ids[:5], f"... ({len(ids)} scenes)"]
+        names = " -> ".join([*ids, str(raw[first]["id"])])
         message = f"remix_of forms a cycle: {names}; a scene cannot remix its own output, so remove one remix_of"
         self._report(("scenes", first, "remix_of"), message, "scene-cycle")
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from renderkit.errors import ManifestError
 from renderkit.manifest import Manifest, load_manifest
 from renderkit.plan import Plan, Previous, make_plan
 from tests.fixtures.project import Project
@@ -160,3 +161,21 @@ def test_unknown_model_has_no_cost_and_is_listed(project: Project) -> None:
     assert plan.items[0].cost_usd is None
     assert plan.unknown_cost == ("a",)
     assert plan.total_cost_usd == 0
+
+
+def test_long_remix_chains_and_cycles_are_handled_without_recursion(project: Project) -> None:
+    chain = ["version: 1", "scenes:", "  - {id: s0, prompt: x}"]
+    chain += [f"  - {{id: s{i}, remix_of: s{i - 1}, prompt: x}}" for i in range(1, 3000)]
+    plan = make_plan(manifest(project, "\n".join(chain[:2] + chain[:2:-1] + chain[2:3]) + "\n"), FakeState())
+    assert [i.scene.id for i in plan.items[:3]] == ["s0", "s1", "s2"]
+    assert plan.items[-1].depends_on == ("s2998",)
+    cycle = ["version: 1", "scenes:"] + [
+        f"  - {{id: s{i}, remix_of: s{(i + 1) % 3000}, prompt: x}}" for i in range(3000)
+    ]
+    project.gen({"renderkit.yaml": "\n".join(cycle) + "\n"})
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(project.path("renderkit.yaml"))
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message.startswith(
+        "remix_of forms a cycle: s0 -> s1 -> s2 -> s3 -> s4 -> ... (3000 scenes) -> s0;"
+    )
