@@ -55,6 +55,7 @@ class ProviderRuntime:
     polls: TokenBucket
     poll_interval: float | None = None
     deadline: float = DEFAULT_DEADLINE
+    refused: str | None = None  # set on a 401/403: every later create would be refused the same way
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,8 @@ class Executor:
         attempt = 0
         while True:
             await rt.creates.acquire()
+            if rt.refused is not None:
+                raise SceneFailed(f"not sent, because the provider refused an earlier create: {rt.refused}")
             self.on_event(Event(job.scene_id, "creating"))
             await self._journal(self.journal.intent, job.key, job.scene_id, job.provider)
             try:
@@ -278,6 +281,8 @@ class Executor:
                         return found
                     raise SceneFailed(_lost_message(job.scene_id, exc)) from None
                 await self._journal(self.journal.failed, job.key, f"refused: {exc}")
+                if exc.status in (401, 403):
+                    rt.refused = str(exc)
                 if not exc.retryable:
                     raise SceneFailed(f"the provider refused the create: {exc}") from None
                 pause = rt.creates.throttled(exc.retry_after, attempt) if exc.status == 429 else backoff(attempt)

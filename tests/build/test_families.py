@@ -50,9 +50,11 @@ def test_wrong_key_is_reported_without_the_key(
 ) -> None:
     sim = make_simulator(api_keys=("sk-the-right-one",))
     monkeypatch.setenv("SIM_API_KEY", KEY)
-    project.gen({"renderkit.yaml": manifest_text(sim, SCENES[:1])})
-    code, _, err = build(project, capsys)
+    project.gen({"renderkit.yaml": manifest_text(sim, SCENES)})
+    code, report, err = build(project, capsys, "--jobs", "1")
     assert code == 1
+    assert set(statuses(report).values()) == {"failed"}
     assert "SIM_API_KEY" in err
     assert KEY not in err
     assert sim.ledger()["creates"] == 0
+    assert sum(sim.ledger()["requests"].values()) == 1, "after a 401 the other creates must not be sent"
