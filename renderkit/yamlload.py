@@ -35,6 +35,9 @@ _STR, _NULL, _BOOL, _INT, _FLOAT = (_TAG + t for t in ("str", "null", "bool", "i
 _SEQ, _MAP, _MERGE = _TAG + "seq", _TAG + "map", _TAG + "merge"
 _READ_AS = {_BOOL: "a boolean", _INT: "a number", _FLOAT: "a number", _NULL: "empty", _TAG + "timestamp": "a date"}
 _BRACKETS = re.compile(r"[\[\]{}]")
+# A block collection nests only by indentation or by compact indicators ("- - x", "? "), so a node's block
+# depth is at most the width of its line's leading run of these characters.
+_DEEP_PREFIX = re.compile(rf"^[ \t?:-]{{{MAX_DEPTH // 2},}}", re.MULTILINE)
 # First characters with which a plain scalar may be read as something other than text (bool, int, null...).
 _IMPLICIT_FIRST = frozenset(k for k in yaml.resolver.Resolver.yaml_implicit_resolvers if k)
 
@@ -143,12 +146,12 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
 
 
 def _check_depth(text: str, display: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH; a cheap bracket count decides whether the exact check runs."""
+    """Refuse nesting deeper than MAX_DEPTH; cheap upper bounds decide whether the exact check runs."""
     depth = deepest = 0
     for m in _BRACKETS.finditer(text):
         depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
         deepest = max(deepest, depth)
-    if deepest <= MAX_DEPTH:
+    if deepest < MAX_DEPTH // 2 and _DEEP_PREFIX.search(text) is None:
         return
     loader = _Loader(text)
     depth = 0
@@ -197,6 +200,11 @@ class _Builder:
             if self._aliases:
                 self._visit(node, path)
             return self._scalar(node, path)
+        if len(path) >= MAX_DEPTH:
+            # Reached through aliases, which the text check cannot see; deeper would exhaust Python's stack.
+            raise _fatal(
+                self.display, *_mark(node), f"nested more than {MAX_DEPTH} levels deep; flatten it", "too-deep"
+            )
         if not self._aliases:
             return self._collection(node, path)
         if not self._visit(node, path):
