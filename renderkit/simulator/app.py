@@ -1,4 +1,28 @@
-"""The simulator's ASGI app: every route of the three families, the OpenAI extras, faults and the ledger."""
+"""The simulator's ASGI app: every route of the three families, the OpenAI extras, faults and the ledger.
+
+Routes (shapes per dialect: see ``dialects``):
+
+- family 1: ``POST /v1/video/generations``, ``GET /v1/video/generations/{task_id}``;
+- family 2: ``POST /v1/video/create``, ``GET /v1/video/query?task_id=`` (or ``?id=``);
+- family 3 and the OpenAI Videos API: ``POST/GET /v1/videos``, ``GET/DELETE /v1/videos/{id}``,
+  ``GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`` (also HEAD), ``POST
+  /v1/videos/{id}/remix``, ``POST /v1/videos/edits``, ``POST /v1/videos/extensions``, ``POST
+  /v1/videos/characters``, ``GET /v1/videos/characters/{id}``;
+- control (no auth, not counted): ``GET /_sim/ledger``, ``GET|POST|DELETE /_sim/faults`` (``{"spec"}``),
+  ``POST /_sim/config`` (any SimConfig field but the address), ``POST /_sim/advance`` (``{"seconds"}``),
+  ``POST /_sim/reset``.
+
+Choices where the references are silent: every task is visible from every family's poll route, private to
+the key that created it; ids are ``video_`` + 48 hex on ``/v1/videos`` and ``task_`` + 32 hex on families 1
+and 2. Creates default to ``sora-2`` (``model`` is required on families 1 and 2), ``720x1280`` and 4 s;
+``seconds`` wins over ``duration``, and 0 or empty means the default. Any even size from 16 to 2048 per side
+renders. A remix keeps its source's model, size and length; an edit keeps its source's length; an extension
+adds ``seconds`` (and charges only those). Delete refuses unfinished videos (400). Content is served only for
+``completed`` tasks (400 otherwise, as the gateway's proxy does), and after ``expires_at`` it answers **410**
+``video_expired`` with an ``{"error":{...}}`` body: the task itself stays retrievable, only its assets are
+gone. Single byte ranges get 206 with Content-Range, unsatisfiable ones 416, others the whole body. Media
+render on first download (then stay cached), so a poll never waits for an encoder.
+"""
 
 from __future__ import annotations
 
@@ -135,14 +159,18 @@ class SimApp:
         if path.startswith("/_sim/"):
             await send_reply(send, await self._control(request))
             return
-        template, params = self._match(method, path)
+        # HEAD is GET without a body (resumable downloaders probe sizes with it).
+        template, params = self._match("GET" if method == "HEAD" else method, path)
         ledger = self.ledger
-        ledger.request(template or f"{method} <unmatched>")
+        if template is None:
+            ledger.request(f"{method} <unmatched>")
+        else:
+            ledger.request(template if method != "HEAD" else "HEAD" + template.removeprefix("GET"))
         if template is None:
             message = f"Invalid URL ({method} {path})"
             reply = Reply(404, api_error(message, type_="invalid_request_error", code="", param=""))
-            await send_reply(send, reply)
             ledger.response(404)
+            await send_reply(send, reply)
             return
         hits = tuple(self.faults.pick(template))
         for fault in hits:
@@ -157,8 +185,9 @@ class SimApp:
             await drop(scope, receive, self.transports)
             return
         cut = next((f.fraction for f in hits if f.kind == "truncate"), None)
-        complete = await send_reply(send, reply, cut=cut)
+        # Counted before sending, so a client that has its answer always finds it in the ledger.
         ledger.response(reply.status)
+        complete = await send_reply(send, reply, cut=cut, head=method == "HEAD")
         if not complete:
             await drop(scope, receive, self.transports)
 
@@ -241,7 +270,7 @@ class SimApp:
             if wait > 0:
                 raise Refusal(_rate_limited(wait, f"Rate limit reached: {config.rpm} creates per minute"))
         if config.max_in_flight is not None:
-            pending = [t for t in self.store.owned(ctx.key) if self.state(t, config).pending]
+            pending = self.store.unfinished(ctx.key, now)
             if len(pending) >= config.max_in_flight:
                 wait = min(t.created + t.latency for t in pending) - now
                 raise Refusal(_rate_limited(wait, f"Too many unfinished tasks: at most {config.max_in_flight}"))

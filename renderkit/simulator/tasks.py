@@ -82,6 +82,7 @@ class Store:
         self._seed = seed
         self._tasks: dict[str, Task] = {}
         self._characters: dict[str, tuple[str, dict[str, object]]] = {}
+        self._unfinished: dict[str, list[Task]] = {}
         self._seq = 0
 
     def new_id(self, prefix: str, length: int) -> str:
@@ -102,6 +103,15 @@ class Store:
         """Record a new task."""
         with self._lock:
             self._tasks[task.id] = task
+            self._unfinished.setdefault(task.owner, []).append(task)
+
+    def unfinished(self, owner: str, now: float) -> list[Task]:
+        """The owner's tasks still rendering at monotonic time ``now``."""
+        with self._lock:
+            # The clock never goes back, so a finished task is dropped for good: each check stays short.
+            alive = [t for t in self._unfinished.get(owner, []) if now < t.created + t.latency]
+            self._unfinished[owner] = alive
+            return list(alive)
 
     def get(self, task_id: str, owner: str) -> Task | None:
         """The task, if it exists and belongs to ``owner``."""

@@ -43,8 +43,9 @@ def _chunks(reply: Reply) -> tuple[int, Iterable[bytes | memoryview]]:
     return stop - start, reply.payload.iter_range(start, stop)
 
 
-async def send_reply(send: Send, reply: Reply, *, cut: float | None = None) -> bool:
-    """Send ``reply``; with ``cut``, announce the full length but stop after that share. True if complete."""
+async def send_reply(send: Send, reply: Reply, *, cut: float | None = None, head: bool = False) -> bool:
+    """Send ``reply`` (headers only for HEAD); with ``cut``, announce the full length but stop after that
+    share. True if complete."""
     length, chunks = _chunks(reply)
     media = "application/json" if reply.payload is None else reply.payload.media_type
     headers = {"content-type": media, "content-length": str(length), "x-request-id": secrets.token_hex(8)}
@@ -57,7 +58,7 @@ async def send_reply(send: Send, reply: Reply, *, cut: float | None = None) -> b
         }
     )
     budget = length if cut is None else int(length * cut)
-    for chunk in chunks:
+    for chunk in () if head else chunks:
         piece = chunk[:budget]
         if piece:
             await send({"type": "http.response.body", "body": bytes(piece), "more_body": True})

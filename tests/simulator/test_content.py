@@ -142,3 +142,13 @@ def test_concurrent_downloads_get_identical_bytes(simulator: Simulator, video_id
     assert len(set(bodies)) == 1
     with av.open(io.BytesIO(bodies[0]), "r") as container:
         assert container.metadata["comment"] == video_id
+
+
+def test_head_answers_the_length_without_a_body(simulator: Simulator, http: httpx.Client, video_id: str) -> None:
+    full = http.get(f"/v1/videos/{video_id}/content")
+    head = http.head(f"/v1/videos/{video_id}/content")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(full.content))
+    assert head.headers["etag"] == full.headers["etag"]
+    assert simulator.ledger()["requests"]["HEAD /v1/videos/{video_id}/content"] == 1

@@ -8,7 +8,9 @@ import openai
 import pytest
 
 from renderkit.simulator import Simulator
-from tests.simulator.helpers import decode
+from renderkit.simulator.inputs import RenderRequest, Shot
+from renderkit.simulator.render import render_video
+from tests.simulator.helpers import decode, frame_pixel, png
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
 
@@ -100,3 +102,26 @@ def test_rate_limit_is_retried_then_raised(simulator: Simulator) -> None:
     ledger = simulator.ledger()
     assert ledger["creates"] == 2
     assert ledger["responses"]["429"] == 2
+
+
+def test_sdk_uploads_an_input_reference_and_extras(client: openai.OpenAI, simulator: Simulator) -> None:
+    reference = ("ref.png", png((0, 200, 0), (720, 1280)), "image/png")
+    video = client.videos.create(prompt="green", input_reference=reference, seconds="4", extra_body={"private": "true"})
+    assert video.model_extra == {"private": True}
+    simulator.advance(simulator.config.latency)
+    mp4 = client.videos.download_content(video.id).content
+    assert frame_pixel(mp4, "first", (0.5, 0.8))[1] > 150
+
+
+def test_sdk_edit_extend_and_characters(client: openai.OpenAI, simulator: Simulator) -> None:
+    clip = render_video(RenderRequest("sora-2", 320, 240, (Shot("upload", 2),)), "upload", 8)
+    edited = client.videos.edit(prompt="now at night", video=("clip.mp4", clip, "video/mp4"))
+    assert (edited.size, edited.seconds) == ("320x240", "2")
+    extended = client.videos.extend(prompt="and on", seconds="4", video=("clip.mp4", clip, "video/mp4"))
+    assert extended.seconds == "6"
+    character = client.videos.create_character(name="Paper Captain", video=("c.mp4", clip, "video/mp4"))
+    assert character.id is not None
+    assert client.videos.get_character(character.id).name == "Paper Captain"
+    with pytest.raises(openai.NotFoundError):
+        client.videos.get_character("char_missing")
+    assert simulator.ledger()["paid_seconds"] == 2 + 4
