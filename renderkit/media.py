@@ -1,0 +1,120 @@
+"""Video and image plumbing for multi-shot work: fit images to a size, grab a last frame, stitch MP4s."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """``"1280x720"`` → ``(1280, 720)``."""
+    width, height = (int(v) for v in size.lower().split("x"))
+    return width, height
+
+
+def fit_image(data: bytes, size: str) -> bytes:
+    """Letterbox an image into exactly ``size`` pixels (scaled to fit, centred on black) as a PNG.
+
+    The OpenAI API rejects a reference image of another size, so every image sent is fitted. The output is a
+    function of the input bytes and the size alone (no metadata, fixed filter), so the render key can hash the
+    source file and still describe what is sent.
+    """
+    from PIL import Image
+
+    width, height = parse_size(size)
+    with Image.open(io.BytesIO(data)) as img:
+        src = img.convert("RGB")
+    scale = min(width / src.width, height / src.height)
+    inner = (max(1, round(src.width * scale)), max(1, round(src.height * scale)))
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+    canvas.paste(src.resize(inner, Image.Resampling.LANCZOS), ((width - inner[0]) // 2, (height - inner[1]) // 2))
+    out = io.BytesIO()
+    canvas.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def last_frame(path: Path, size: str) -> bytes:
+    """The last decodable frame of an MP4, fitted to ``size``, as PNG bytes."""
+    import av
+
+    last: Any = None
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            last = frame
+    if last is None:
+        raise ValueError(f"{path} has no video frames")
+    out = io.BytesIO()
+    last.to_image().save(out, format="PNG")
+    return fit_image(out.getvalue(), size)
+
+
+def _signature(stream: Any) -> tuple[object, ...]:
+    ctx = stream.codec_context
+    return (ctx.name, ctx.width, ctx.height, ctx.format.name if ctx.format else None, stream.time_base)
+
+
+def stitch(parts: Sequence[Path], out: Path) -> None:
+    """Concatenate MP4s into ``out``: a stream copy when every part shares one encoding, a re-encode otherwise."""
+    import av
+
+    if not parts:
+        raise ValueError("nothing to stitch")
+    signatures = set()
+    for part in parts:
+        with av.open(str(part)) as container:
+            signatures.add(_signature(container.streams.video[0]))
+    if len(signatures) == 1:
+        _copy(parts, out)
+    else:
+        _reencode(parts, out)
+
+
+def _copy(parts: Sequence[Path], out: Path) -> None:
+    import av
+
+    with av.open(str(out), "w", format="mp4") as dst:
+        ostream: Any = None
+        offset = 0
+        for part in parts:
+            with av.open(str(part)) as src:
+                istream = src.streams.video[0]
+                if ostream is None:
+                    ostream = dst.add_stream_from_template(istream)
+                end = offset
+                for packet in src.demux(istream):
+                    if packet.dts is None:
+                        continue  # the demuxer's flush packet
+                    packet.stream = ostream
+                    packet.pts = (packet.pts or 0) + offset
+                    packet.dts = packet.dts + offset
+                    end = max(end, packet.pts + (packet.duration or 0))
+                    dst.mux(packet)
+                offset = end
+
+
+def _reencode(parts: Sequence[Path], out: Path) -> None:
+    import av
+
+    with av.open(str(parts[0])) as first:
+        ref = first.streams.video[0]
+        width, height = ref.codec_context.width, ref.codec_context.height
+        rate = ref.average_rate or Fraction(24)
+    with av.open(str(out), "w", format="mp4") as dst:
+        ostream: Any = dst.add_stream("libx264", rate=rate)
+        ostream.width, ostream.height, ostream.pix_fmt = width, height, "yuv420p"
+        ostream.options = {"preset": "veryfast", "crf": "20"}
+        index = 0
+        for part in parts:
+            with av.open(str(part)) as src:
+                for frame in src.decode(video=0):
+                    frame = frame.reformat(width=width, height=height, format="yuv420p")
+                    frame.pts = index
+                    frame.time_base = Fraction(1, 1) / rate
+                    index += 1
+                    for packet in ostream.encode(frame):
+                        dst.mux(packet)
+        for packet in ostream.encode(None):
+            dst.mux(packet)

@@ -1,0 +1,77 @@
+"""Image fitting, last-frame extraction and stitching on real MP4s from the simulator's renderer."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from renderkit.media import fit_image, last_frame, stitch
+from renderkit.simulator.inputs import RenderRequest
+from renderkit.simulator.inputs import Shot as SimShot
+from renderkit.simulator.render import render_video
+from renderkit.verify_mp4 import Mp4Problem, check_mp4
+
+
+def mp4(tmp_path: Path, name: str, prompt: str, size: tuple[int, int] = (320, 180), seconds: int = 1) -> Path:
+    req = RenderRequest(model="sora-2", width=size[0], height=size[1], shots=(SimShot(prompt, seconds),))
+    path = tmp_path / f"{name}.mp4"
+    path.write_bytes(render_video(req, name, 8))
+    return path
+
+
+def png(size: tuple[int, int], color: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("source", [(100, 100), (1920, 1080), (30, 400)])
+def test_fit_image_gives_exactly_the_size_and_is_deterministic(source: tuple[int, int]) -> None:
+    data = png(source, "red")
+    fitted = fit_image(data, "1280x720")
+    assert fitted == fit_image(data, "1280x720")
+    with Image.open(io.BytesIO(fitted)) as img:
+        assert img.size == (1280, 720)
+        assert img.getpixel((640, 360)) == (255, 0, 0)
+
+
+def test_fit_image_letterboxes_instead_of_stretching() -> None:
+    with Image.open(io.BytesIO(fit_image(png((100, 100), "white"), "1280x720"))) as img:
+        assert img.getpixel((10, 360)) == (0, 0, 0)
+        assert img.getpixel((640, 10)) == (255, 255, 255)
+
+
+def test_fit_image_rejects_what_is_not_an_image() -> None:
+    with pytest.raises(OSError, match="cannot identify"):
+        fit_image(b"not an image", "1280x720")
+
+
+def test_last_frame_is_the_final_frame_at_the_requested_size(tmp_path: Path) -> None:
+    video = mp4(tmp_path, "a", "A lighthouse at night")
+    frame = last_frame(video, "720x1280")
+    with Image.open(io.BytesIO(frame)) as img:
+        assert img.size == (720, 1280)
+
+
+def test_stitch_by_stream_copy_adds_up_the_durations(tmp_path: Path) -> None:
+    parts = [mp4(tmp_path, f"p{i}", f"shot {i}", seconds=s) for i, s in enumerate((1, 2, 1))]
+    out = tmp_path / "out.mp4"
+    stitch(parts, out)
+    check_mp4(out, "320x180", 4)
+
+
+def test_stitch_reencodes_parts_of_different_sizes(tmp_path: Path) -> None:
+    parts = [mp4(tmp_path, "wide", "wide", (320, 180)), mp4(tmp_path, "tall", "tall", (180, 320))]
+    out = tmp_path / "out.mp4"
+    stitch(parts, out)
+    check_mp4(out, "320x180", 2)
+    with pytest.raises(Mp4Problem, match="lasts"):
+        check_mp4(out, "320x180", 4)
+
+
+def test_stitch_of_nothing_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="nothing to stitch"):
+        stitch([], tmp_path / "out.mp4")
