@@ -133,6 +133,7 @@ class SimApp:
         config = replace(self.config, **changes)
         if "faults" in changes or "seed" in changes:
             self.faults = FaultSet(config.faults, config.seed)
+        self.store.seed = config.seed
         self.config = config
         return config
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 CHUNK = 1 << 20
-_ZEROS = memoryview(bytes(CHUNK))
+
+
+@functools.cache
+def _zeros() -> memoryview:
+    return memoryview(bytes(CHUNK))
 
 
 class Unsatisfiable(Exception):
@@ -36,7 +41,7 @@ class Payload:
             for at in range(lo, hi, CHUNK):
                 end = min(hi, at + CHUNK)
                 if isinstance(part, int):
-                    yield _ZEROS[: end - at]
+                    yield _zeros()[: end - at]
                 else:
                     yield memoryview(part)[at - pos : end - pos]
             pos += length

@@ -75,11 +75,11 @@ def state_of(task: Task, now: float, lag: float) -> State:
 
 
 class Store:
-    """Every task and character, by id, private to the key that created it."""
+    """Every task and character, by id, private to the key that created it; ``seed`` fixes the ids."""
 
     def __init__(self, seed: int | None) -> None:
         self._lock = threading.Lock()
-        self._seed = seed
+        self.seed = seed
         self._tasks: dict[str, Task] = {}
         self._characters: dict[str, tuple[str, dict[str, object]]] = {}
         self._unfinished: dict[str, list[Task]] = {}
@@ -89,9 +89,9 @@ class Store:
         """A fresh id: random, or derived from the seed and a counter when the seed is fixed."""
         with self._lock:
             self._seq += 1
-            if self._seed is None:
+            if self.seed is None:
                 return prefix + secrets.token_hex(length // 2)
-            return prefix + hashlib.sha256(f"{self._seed}:{self._seq}".encode()).hexdigest()[:length]
+            return prefix + hashlib.sha256(f"{self.seed}:{self._seq}".encode()).hexdigest()[:length]
 
     def next_seq(self) -> int:
         """A counter that orders tasks by creation."""
