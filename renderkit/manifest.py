@@ -37,11 +37,15 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
     :raises ManifestError: with every located problem found.
     :raises InputError: when the file cannot be read at all.
     """
-    display = os.fspath(path)
-    manifest_path = Path(path).absolute()
     with gc_paused():
-        doc, diagnostics = read_yaml(manifest_path, display)
-        return _Loader(display, manifest_path, doc, diagnostics).load()
+        return _load(os.fspath(path), Path(path).absolute())
+
+
+def _load(display: str, path: Path) -> Manifest:
+    # A function of its own so that the parsed document is freed before the collector runs again: a collection
+    # right after the pause would otherwise walk every node of it.
+    doc, diagnostics = read_yaml(path, display)
+    return _Loader(display, path, doc, diagnostics).load()
 
 
 class _Loader:
@@ -130,7 +134,7 @@ class _Loader:
         if issue.path in self.doc.broken:
             return
         message = issue.message
-        source = self.doc.plain.get(issue.path)
+        source = self.doc.source(issue.path) if issue.code == "type" else None
         if issue.code == "type" and source is not None and "string" in issue.expected:
             if source in ("", "~") or source.lower() == "null":
                 message = "has no value; write it after the colon"

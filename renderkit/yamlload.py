@@ -55,25 +55,57 @@ class _Loader(_SafeLoader):
 
 @dataclass
 class Document:
-    """A YAML document as plain values, with the 1-based line and column of every value and key.
+    """A YAML document as plain values, with its composed nodes to locate any value when a check fails.
 
-    ``broken`` holds the paths of values already reported (bad tags, recursive aliases), so that later checks
-    do not report them a second time.
+    Locations are looked up only for problems, so a valid manifest never pays for them. ``broken`` holds the
+    paths of values already reported (bad tags, recursive aliases) so that later checks skip them.
     """
 
     data: object
-    marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    plain: dict[PathKey, str] = field(default_factory=dict)
+    root: yaml.Node
     broken: set[PathKey] = field(default_factory=set)
 
     def at(self, path: PathKey, *, key: bool = False) -> tuple[int, int]:
-        """Where ``path`` is written (its key when ``key``), falling back to the nearest written parent."""
-        if key and path in self.key_marks:
-            return self.key_marks[path]
-        while path not in self.marks and path:
-            path = path[:-1]
-        return self.marks.get(path, (1, 1))
+        """1-based line and column of ``path`` (its key when ``key``), else of its nearest written parent."""
+        key_node, node, _ = self._find(path)
+        return _mark(key_node if key and key_node is not None else node)
+
+    def source(self, path: PathKey) -> str | None:
+        """The written text of a scalar that YAML read as something other than text, else None."""
+        _, node, complete = self._find(path)
+        if complete and isinstance(node, yaml.ScalarNode) and node.tag in _READ_AS:
+            return str(node.value)
+        return None
+
+    def _find(self, path: PathKey) -> tuple[yaml.Node | None, yaml.Node, bool]:
+        """The key node and value node at ``path`` (or its deepest existing parent), and whether all was found."""
+        key_node: yaml.Node | None = None
+        node = self.root
+        for part in path:
+            if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                key_node, node = None, node.value[part]
+            elif isinstance(node, yaml.MappingNode) and (pair := _lookup(node, part)) is not None:
+                key_node, node = pair
+            else:
+                return key_node, node, False
+        return key_node, node, True
+
+
+def _lookup(node: yaml.MappingNode, key: object, depth: int = 0) -> tuple[yaml.Node, yaml.Node] | None:
+    """The (key, value) nodes for ``key``: the last one written in the mapping, else from its ``<<`` merges."""
+    found = None
+    for key_node, value_node in node.value:
+        if key_node.tag == _STR and key_node.value == key:
+            found = (key_node, value_node)
+    if found is not None or depth > MAX_DEPTH:
+        return found
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode) and (found := _lookup(source, key, depth + 1)) is not None:
+                    return found
+    return None
 
 
 def read_yaml(path: Path, display: str) -> tuple[Document, list[Diagnostic]]:
@@ -100,8 +132,7 @@ def read_yaml(path: Path, display: str) -> tuple[Document, list[Diagnostic]]:
     # Without an anchor there can be no alias, so the alias bookkeeping is skipped for most manifests.
     builder = _Builder(display, aliases="&" in text)
     data = builder.value(node, ())
-    document = Document(data, builder.marks, builder.key_marks, builder.plain, builder.broken)
-    return document, builder.diagnostics
+    return Document(data, node, builder.broken), builder.diagnostics
 
 
 def _fatal(display: str, line: int, col: int, message: str, code: str) -> ManifestError:
@@ -172,14 +203,11 @@ def _check_depth(text: str, display: str) -> None:
 
 
 class _Builder:
-    """Turns composed nodes into plain values, recording marks and the traps it meets."""
+    """Turns composed nodes into plain values, reporting the traps it meets."""
 
     def __init__(self, display: str, *, aliases: bool) -> None:
         self.display = display
         self._aliases = aliases
-        self.marks: dict[PathKey, tuple[int, int]] = {}
-        self.key_marks: dict[PathKey, tuple[int, int]] = {}
-        self.plain: dict[PathKey, str] = {}
         self.broken: set[PathKey] = set()
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[int] = set()
@@ -194,8 +222,6 @@ class _Builder:
 
     def value(self, node: yaml.Node, path: PathKey) -> object:
         """The plain value of ``node`` found at ``path``."""
-        mark = node.start_mark
-        self.marks[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
             if self._aliases:
                 self._visit(node, path)
@@ -251,7 +277,6 @@ class _Builder:
             # Reported once here; the text goes on so that later checks do not add a second error.
             self._error(node, path, f"unsupported YAML tag {tag}; remove the tag", "yaml-tag")
             return node.value
-        self.plain[path] = node.value
         construct = {
             _NULL: self._constructor.construct_yaml_null,
             _BOOL: self._constructor.construct_yaml_bool,
@@ -263,27 +288,20 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, object]:
         out: dict[str, object] = {}
         merged: dict[str, object] = {}
-        # Merges go first so that the marks of keys written here overwrite those of merged ones.
-        merges = [value_node for key_node, value_node in node.value if key_node.tag == _MERGE]
-        if merges:
-            for value_node in merges:
-                self._merge(value_node, path, merged)
-            self.marks[path] = _mark(node)
-        key_marks = self.key_marks
         for key_node, value_node in node.value:
             if key_node.tag == _STR and isinstance(key_node, yaml.ScalarNode):
                 key = key_node.value
+            elif key_node.tag == _MERGE:
+                self._merge(value_node, path, merged)
+                continue
             else:
-                if key_node.tag != _MERGE:
-                    self._bad_key(key_node, path)
+                self._bad_key(key_node, path)
                 continue
             child = (*path, key)
-            mark = key_node.start_mark
             if key in out:
-                message = f"duplicate key {key!r} (first written on line {key_marks[child][0]}); keep one"
+                first = next(k for k, _ in node.value if k.tag == _STR and k.value == key)
+                message = f"duplicate key {key!r} (first written on line {_mark(first)[0]}); keep one"
                 self._error(key_node, child, message, "yaml-duplicate-key")
-            else:
-                key_marks[child] = (mark.line + 1, mark.column + 1)
             out[key] = self.value(value_node, child)
         for key, value in merged.items():
             out.setdefault(key, value)
