@@ -158,7 +158,7 @@ def _job(item: PlanItem, manifest: Manifest) -> Job:
             prompt=scene.prompt,
             size=scene.size,
             seconds=scene.seconds,
-            image=image_input(image.path, image.url) if image else None,
+            image=image_input(image.path, image.url, scene.size) if image else None,
             storyboard=shots([(s.prompt, s.seconds) for s in scene.storyboard]),
         ),
         remix_of=scene.remix_of,

@@ -144,6 +144,8 @@ class Executor:
         self._downloads = anyio.CapacityLimiter(downloads)
         self._done: dict[str, anyio.Event] = {}
         self._outcomes: dict[str, Outcome] = {}
+        self._created_at: dict[str, float] = {}  # job key -> when this build's create for it was answered
+        self._fastest: dict[tuple[str, str, str, int, bool], float] = {}  # kind of render -> shortest create-to-done
 
     def upstream_task(self, scene_id: str) -> str | None:
         """The task id of a scene finished earlier in this build (for remix)."""
@@ -292,6 +294,7 @@ class Executor:
                 attempt += 1
                 continue
             rt.creates.succeeded()
+            self._created_at[job.key] = anyio.current_time()
             await self._journal(self.journal.task, job.key, state.task_id)
             self.on_event(Event(job.scene_id, "created", state.task_id))
             return state
@@ -306,13 +309,22 @@ class Executor:
     async def _poll(self, job: Job, rt: ProviderRuntime, state: TaskState) -> TaskState:
         interval = rt.poll_interval or DEFAULT_POLL
         attempt = 0
-        started = anyio.current_time()
+        born = self._created_at.get(job.key)
+        kind = (job.provider, job.create.model, job.create.size, job.create.seconds, job.remix_of is not None)
+        fastest = self._fastest.get(kind)
+        started = sent = anyio.current_time()
         while state.status in ("queued", "running"):
             wait = state.poll_after if state.poll_after is not None else interval
-            await anyio.sleep(wait)
+            # Space polls from when the last one was sent, so round trips do not stretch every wait.
+            due = sent + wait
+            if born is not None and fastest is not None:
+                # No render of this kind finished sooner in this build, so an earlier poll would be wasted.
+                due, fastest = max(due, born + fastest), None
+            await anyio.sleep(max(0.0, due - anyio.current_time()))
             if state.poll_after is None:
                 interval = min(max(interval * 1.5, interval), max(DEFAULT_REFRESH, rt.poll_interval or 0.0))
             await rt.polls.acquire()
+            sent = anyio.current_time()
             try:
                 state = await rt.provider.poll(state.task_id)
                 attempt = 0
@@ -326,6 +338,8 @@ class Executor:
                 await anyio.sleep(pause)
                 continue
             self.on_event(Event(job.scene_id, "rendering", state.raw_status, state.progress))
+        if born is not None and state.status == "completed":
+            self._fastest[kind] = min(sent - born, self._fastest.get(kind, sent - born))
         return state
 
     async def _download(self, job: Job, rt: ProviderRuntime, state: TaskState) -> Record:
@@ -386,14 +400,15 @@ def _lost_message(scene_id: str, exc: ProviderError) -> str:
     )
 
 
-def image_input(path: Path | None, url: str | None) -> ImageInput | None:
-    """Build a provider image input from a local file or a URL."""
+def image_input(path: Path | None, url: str | None, size: str) -> ImageInput | None:
+    """A provider image input: a local file letterboxed to exactly ``size`` (PNG), or a URL passed through."""
     if url is not None:
         return ImageInput(url=url)
     if path is None:
         return None
-    mime = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}.get(path.suffix.lower(), "image/png")
-    return ImageInput(data=path.read_bytes(), mime=mime, filename=path.name)
+    from renderkit.media import fit_image
+
+    return ImageInput(data=fit_image(path.read_bytes(), size), mime="image/png", filename=f"{path.stem}.png")
 
 
 def shots(pairs: Sequence[tuple[str, int]]) -> tuple[Shot, ...]:
