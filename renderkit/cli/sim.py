@@ -32,7 +32,9 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--status-lag", type=float, default=0.0, metavar="SECONDS", help="answer NOT_START this long")
     p.add_argument("--ttl", type=float, default=3600.0, metavar="SECONDS", help="result lifetime after completion")
     p.add_argument("--rpm", type=int, metavar="N", help="creates per minute per key")
+    p.add_argument("--rate-window", type=float, default=60.0, metavar="SECONDS", help="the window --rpm counts")
     p.add_argument("--max-in-flight", type=int, metavar="N", help="unfinished tasks per key")
+    p.add_argument("--poll-after-ms", type=int, metavar="MS", help="openai-poll-after-ms (default latency/10)")
     p.add_argument("--dialect", choices=DIALECTS, default="openai", help="response shapes (default openai)")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC", help="inject a fault (repeatable)")
     p.add_argument("--seed", type=int, help="make ids, renders and random faults repeatable")
@@ -60,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             status_lag=args.status_lag,
             ttl=args.ttl,
             rpm=args.rpm,
+            rate_window=args.rate_window,
             max_in_flight=args.max_in_flight,
+            poll_after_ms=args.poll_after_ms,
             faults=tuple(args.fault),
             seed=args.seed,
             pad_to=args.pad_to,

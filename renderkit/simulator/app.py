@@ -39,7 +39,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from renderkit.simulator import routes as R
 from renderkit.simulator.clock import Clock
@@ -155,6 +155,22 @@ class SimApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, tracked)
+        except Exception as exc:
+            log.exception("simulator error outside a route handler")
+            if started:
+                raise  # headers are out: closing the connection is all that is left
+            await send_reply(send, _internal(exc))
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         method, path = request.method, request.url.path
         if path.startswith("/_sim/"):
@@ -209,7 +225,7 @@ class SimApp:
         except Exception as exc:
             # Never let a bug look like a dropped connection: the client gets a JSON 500 instead.
             log.exception("simulator error on %s", template)
-            return Reply(500, api_error(f"internal simulator error: {exc!r}", type_="server_error", code="internal"))
+            return _internal(exc)
 
     def _match(self, method: str, path: str) -> tuple[str | None, dict[str, str]]:
         for template, verb, pattern in self._routes:
@@ -398,6 +414,10 @@ def _rate_limited(wait: float, message: str) -> Reply:
     wait = max(wait, 0.001)
     headers = {"retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(max(1, math.ceil(wait * 1000)))}
     return Reply(429, api_error(message, type_="rate_limit_error", code="rate_limit_exceeded"), headers)
+
+
+def _internal(exc: Exception) -> Reply:
+    return Reply(500, api_error(f"internal simulator error: {exc!r}", type_="server_error", code="internal"))
 
 
 def _injected(status: int) -> Reply:

@@ -16,7 +16,8 @@ from renderkit.cli import main
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_sim_serves_until_interrupted(stop: signal.Signals) -> None:
     command = [sys.executable, "-m", "renderkit", "sim", "--port", "0", "--dialect", "envelope", "--api-key", "k1"]
-    command += ["--fault", "list:503:@1", "--seed", "3", "--latency", "0.1"]
+    command += ["--fault", "list:503:@1", "--seed", "3", "--latency", "0.1", "--poll-after-ms", "5"]
+    command += ["--rpm", "1", "--rate-window", "0.5", "--max-in-flight", "4", "--pad-to", "100000", "--fps", "4"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
@@ -25,8 +26,10 @@ def test_sim_serves_until_interrupted(stop: signal.Signals) -> None:
             base = line.rsplit(" ", 1)[1]
             headers = {"authorization": "Bearer k1"}
             assert httpx.get(base + "/v1/videos", headers=headers).status_code == 503
-            created = httpx.post(base + "/v1/videos", headers=headers, json={"prompt": "p"}).json()
-            assert created["code"] == "success"
+            created = httpx.post(base + "/v1/videos", headers=headers, json={"prompt": "p"})
+            assert created.json()["code"] == "success"
+            assert created.headers["openai-poll-after-ms"] == "5"
+            assert httpx.post(base + "/v1/videos", headers=headers, json={"prompt": "p"}).status_code == 429
             assert httpx.post(base + "/v1/videos", json={"prompt": "p"}).status_code == 401
             assert httpx.get(base + "/_sim/ledger").json()["creates"] == 1
         finally:

@@ -173,3 +173,15 @@ def test_faults_from_config_and_clearing(make_simulator) -> None:
         assert client.get("/v1/videos").status_code == 502
         sim.clear_faults()
         assert client.get("/v1/videos").status_code == 200
+
+
+def test_errors_outside_handlers_are_json_500_too(
+    simulator: Simulator, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(template: str) -> list[object]:
+        raise RuntimeError("fault table on fire")
+
+    monkeypatch.setattr(simulator.app.faults, "pick", explode)
+    response = http.get("/v1/videos")
+    assert response.status_code == 500
+    assert "fault table on fire" in response.json()["error"]["message"]
