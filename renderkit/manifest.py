@@ -22,6 +22,7 @@ from renderkit.yamlload import Document, PathKey, format_path, read_yaml
 __all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_manifest"]
 
 DEFAULT_OUTPUT_DIR = "renders"
+CACHE_DIR_NAME = ".renderkit"
 SIMULATOR = "simulator"
 _DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com",
@@ -177,6 +178,8 @@ class _Loader:
             self.report(
                 ("output_dir",), "must be a directory inside the project, relative to the manifest", "output-dir"
             )
+        elif target.is_relative_to(self.root.resolve() / CACHE_DIR_NAME):
+            self.report(("output_dir",), f"must not be inside the cache directory {CACHE_DIR_NAME}/", "output-dir")
         return self.root / raw
 
 

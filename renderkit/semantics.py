@@ -20,7 +20,8 @@ from renderkit.yamlload import PathKey
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RESERVED = frozenset(
-    ["con", "prn", "aux", "nul", "clock$"] + [f"{d}{n}" for d in ("com", "lpt") for n in "0123456789¹²³"]
+    ["con", "prn", "aux", "nul", "clock$", "conin$", "conout$"]
+    + [f"{d}{n}" for d in ("com", "lpt") for n in "0123456789¹²³"]
 )
 
 

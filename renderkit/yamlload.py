@@ -8,6 +8,7 @@ text in ``Document.plain`` so a check that expected text can say "quote it".
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,8 @@ def _read_text(path: Path, display: str) -> str:
         raise _fatal(display, 1, 1, f"the file is larger than {MAX_BYTES // 2**20} MiB; split it", "too-large")
     if not raw.strip():
         raise _fatal(display, 1, 1, "the manifest is empty; start it with 'version: 1' and a scenes list", "empty")
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _fatal(display, 1, 1, "the file is UTF-16 or UTF-32; save it as UTF-8", "encoding")
     nul = raw.find(b"\0")
     if nul >= 0:
         line, col = _position(raw, nul)

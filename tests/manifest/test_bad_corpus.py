@@ -5,6 +5,7 @@ Each file in bad/ starts with ``# expect: LINE:COL FIELD`` (``-`` when the error
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from pathlib import Path
@@ -22,7 +23,9 @@ COMMANDS = ["validate", "plan", "build"]
 
 
 def expectation(case: Path) -> tuple[int, int, str]:
-    header = case.read_bytes().split(b"\n", 1)[0].decode()
+    raw = case.read_bytes()
+    text = raw.decode("utf-16") if raw.startswith(codecs.BOM_UTF16_LE) else raw.decode("utf-8", "replace")
+    header = text.split("\n", 1)[0]
     m = re.fullmatch(r"# expect: (\d+):(\d+) (\S+)", header)
     assert m, f"{case.name}: the first line must be '# expect: LINE:COL FIELD'"
     return int(m[1]), int(m[2]), m[3]

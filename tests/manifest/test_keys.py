@@ -154,3 +154,11 @@ def test_fast_canonical_json_is_byte_identical_to_rfc8785(value: dict[str, Any])
     except rfc8785.CanonicalizationError:
         assume(False)  # values RFC 8785 cannot encode (lone surrogates, huge integers) are not requests
     assert canonical_json(value) == expected
+
+
+def test_block_scalars_crlf_and_flow_style_keep_the_key() -> None:
+    plain = keys_of("version: 1\nscenes:\n  - id: a\n    prompt: a boat on a rainy street\n")
+    folded = keys_of("version: 1\nscenes:\n  - id: a\n    prompt: >\n      a boat\n      on a rainy street\n")
+    crlf = keys_of("version: 1\r\nscenes:\r\n  - id: a\r\n    prompt: 'a boat on a rainy street'\r\n")
+    flow = keys_of('{"version": 1, "scenes": [{"prompt": "a boat on a rainy street", "id": "a"}]}')
+    assert plain == folded == crlf == flow
