@@ -75,7 +75,6 @@ class Ctx:
     """One request as the handlers see it."""
 
     request: Request
-    route: str
     params: dict[str, str]
     config: SimConfig
     key: str
@@ -116,8 +115,8 @@ class SimApp:
         self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="renderkit-render")
         self.media = MediaCache(self._pool)
         self.transports: Transports = {}
-        # Literal routes first, so /v1/videos/characters/{id} wins over /v1/videos/{id}/content.
-        ordered = sorted(_HANDLERS, key=lambda t: t.count("{"))
+        # Literal segments win over parameters, so /v1/videos/characters/{id} beats /v1/videos/{id}/content.
+        ordered = sorted(_HANDLERS, key=lambda t: [part.startswith("{") for part in t.split("/")])
         self._routes = [(t, *_pattern(t)) for t in ordered]
 
     def configure(self, **changes: Any) -> SimConfig:
@@ -216,7 +215,7 @@ class SimApp:
         try:
             key = _auth(request, config)
             base = f"{request.url.scheme}://{request.url.netloc}"
-            ctx = Ctx(request, template, params, config, key, hits, base)
+            ctx = Ctx(request, params, config, key, hits, base)
             return await _HANDLERS[template](self, ctx)
         except Refusal as refusal:
             return refusal.reply

@@ -109,3 +109,8 @@ def test_characters_refuse_bad_input(
     http: httpx.Client, data: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None
 ) -> None:
     assert http.post("/v1/videos/characters", data=data, files=files).status_code == 400
+
+
+def test_literal_segments_win_over_parameters(simulator: Simulator, http: httpx.Client) -> None:
+    assert http.get("/v1/videos/characters/content").json()["error"]["message"].startswith("Character")
+    assert simulator.ledger()["requests"] == {"GET /v1/videos/characters/{character_id}": 1}
