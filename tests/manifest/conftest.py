@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.project import Project
+
 PNG = (Path(__file__).parent / "ok.png").read_bytes()
 
 
@@ -20,6 +22,13 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def here(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """The project directory, as the working directory."""
+    monkeypatch.chdir(project.root)
+    return project
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:

@@ -20,6 +20,7 @@ from tests.manifest.conftest import PNG, snapshot
 BAD = Path(__file__).parent / "bad"
 CASES = sorted(BAD.glob("*.yaml"))
 COMMANDS = ["validate", "plan", "build"]
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def expectation(case: Path) -> tuple[int, int, str]:
@@ -52,15 +53,11 @@ def test_the_corpus_is_large_and_every_file_is_annotated() -> None:
         expectation(case)
 
 
-@pytest.mark.usefixtures("no_network")
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
-def test_bad_manifest_is_located(
-    case: Path, command: str, project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    project.gen({case.name: case.read_bytes(), "ok.png": PNG})
-    monkeypatch.chdir(project.root)
-    lines = run_bad(project, case.name, command, capsys)
+def test_bad_manifest_is_located(case: Path, command: str, here: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    here.gen({case.name: case.read_bytes(), "ok.png": PNG})
+    lines = run_bad(here, case.name, command, capsys)
     line, col, field = expectation(case)
     want = f"{case.name}:{line}:{col}:" + ("" if field == "-" else f" {field}:")
     assert any(x.startswith(want) for x in lines), "\n".join(lines)
@@ -68,44 +65,34 @@ def test_bad_manifest_is_located(
     assert all(re.match(rf"{re.escape(case.name)}:\d+:\d+: ", x) for x in lines), "\n".join(lines)
 
 
-@pytest.mark.usefixtures("no_network")
 @pytest.mark.parametrize("command", COMMANDS)
-def test_huge_file_is_refused_before_parsing(
-    command: str, project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_huge_file_is_refused_before_parsing(command: str, here: Project, capsys: pytest.CaptureFixture[str]) -> None:
     filler = "# " + "x" * 1000 + "\n"
-    project.gen({"big.yaml": "version: 1\n" + filler * (MAX_BYTES // len(filler) + 1)})
-    monkeypatch.chdir(project.root)
-    lines = run_bad(project, "big.yaml", command, capsys)
+    here.gen({"big.yaml": "version: 1\n" + filler * (MAX_BYTES // len(filler) + 1)})
+    lines = run_bad(here, "big.yaml", command, capsys)
     assert lines[0].startswith("big.yaml:1:1: ")
     assert "larger than 10 MiB" in lines[0]
 
 
-@pytest.mark.usefixtures("no_network")
 @pytest.mark.parametrize("command", COMMANDS)
-def test_prompt_over_the_api_limit_is_refused(
-    command: str, project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    project.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: " + "word " * 6401 + "\n"})
-    monkeypatch.chdir(project.root)
-    lines = run_bad(project, "renderkit.yaml", command, capsys)
+def test_prompt_over_the_api_limit_is_refused(command: str, here: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    here.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: " + "word " * 6401 + "\n"})
+    lines = run_bad(here, "renderkit.yaml", command, capsys)
     assert lines == [
         "renderkit.yaml:4:13: scenes[0].prompt: is longer than 32000 characters; shorten it [schema-max-length]"
     ]
 
 
-@pytest.mark.usefixtures("no_network")
 @pytest.mark.parametrize("command", COMMANDS)
 def test_image_symlink_escaping_the_project_is_refused(
-    command: str, project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    command: str, here: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    outside = project.root.parent / "outside.png"
+    outside = here.root.parent / "outside.png"
     outside.write_bytes(PNG)
-    project.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: x\n    image: img/link.png\n"})
-    project.path("img").mkdir()
-    os.symlink(outside, project.path("img/link.png"))
-    monkeypatch.chdir(project.root)
-    lines = run_bad(project, "renderkit.yaml", command, capsys)
+    here.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: x\n    image: img/link.png\n"})
+    here.path("img").mkdir()
+    os.symlink(outside, here.path("img/link.png"))
+    lines = run_bad(here, "renderkit.yaml", command, capsys)
     assert lines[0].startswith(
         "renderkit.yaml:5:12: scenes[0].image: img/link.png escapes the project through a symlink"
     )
@@ -113,12 +100,11 @@ def test_image_symlink_escaping_the_project_is_refused(
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_missing_or_directory_manifest_is_a_usage_error(
-    command: str, project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    command: str, here: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(project.root)
     assert main([command]) == 2
     assert "renderkit.yaml: no such file" in capsys.readouterr().err
-    project.path("dir.yaml").mkdir()
+    here.path("dir.yaml").mkdir()
     assert main([command, "dir.yaml"]) == 2
     assert "dir.yaml: is a directory" in capsys.readouterr().err
-    assert project.files() == set()
+    assert here.files() == set()

@@ -10,6 +10,8 @@ from renderkit.cli import main
 from tests.fixtures.project import Project
 from tests.manifest.conftest import snapshot
 
+pytestmark = pytest.mark.usefixtures("no_network")
+
 MANIFEST = """version: 1
 defaults: {size: 1280x720, seconds: 4}
 budget: 1
@@ -20,12 +22,8 @@ scenes:
 """
 
 
-@pytest.mark.usefixtures("no_network")
-def test_validate_prints_warnings_and_exits_zero(
-    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    project.gen({"renderkit.yaml": MANIFEST})
-    monkeypatch.chdir(project.root)
+def test_validate_prints_warnings_and_exits_zero(here: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    here.gen({"renderkit.yaml": MANIFEST})
     assert main(["validate"]) == 0
     out, err = capsys.readouterr()
     assert out == ""
@@ -36,13 +34,9 @@ def test_validate_prints_warnings_and_exits_zero(
     ]
 
 
-@pytest.mark.usefixtures("no_network")
-def test_plan_json_lists_every_scene_and_writes_nothing(
-    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    project.gen({"renderkit.yaml": MANIFEST})
-    monkeypatch.chdir(project.root)
-    before = snapshot(project.root)
+def test_plan_json_lists_every_scene_and_writes_nothing(here: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    here.gen({"renderkit.yaml": MANIFEST})
+    before = snapshot(here.root)
     assert main(["plan", "--json"]) == 0
     out, err = capsys.readouterr()
     doc = json.loads(out)
@@ -59,14 +53,13 @@ def test_plan_json_lists_every_scene_and_writes_nothing(
     assert doc["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": 0.8}
     assert "over the budget of $1.00" not in err
     assert "3 to render, 0 cached; estimated cost $0.80 plus unknown for odd" in err
-    assert snapshot(project.root) == before
+    assert snapshot(here.root) == before
 
 
 def test_plan_table_warns_over_budget_and_rejects_unknown_force(
-    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    here: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project.gen({"renderkit.yaml": MANIFEST.replace("budget: 1", "budget: 0.5")})
-    monkeypatch.chdir(project.root)
+    here.gen({"renderkit.yaml": MANIFEST.replace("budget: 1", "budget: 0.5")})
     assert main(["plan"]) == 0
     out, err = capsys.readouterr()
     assert out == ""
@@ -75,21 +68,17 @@ def test_plan_table_warns_over_budget_and_rejects_unknown_force(
     assert "--force nope: no scene has that id" in capsys.readouterr().err
 
 
-@pytest.mark.usefixtures("no_network")
-def test_plan_json_reads_cached_renders_from_the_real_cache(
-    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_plan_json_reads_cached_renders_from_the_real_cache(here: Project, capsys: pytest.CaptureFixture[str]) -> None:
     import hashlib
 
     from renderkit.cache import Cache, Record
 
-    project.gen({"renderkit.yaml": MANIFEST})
-    monkeypatch.chdir(project.root)
+    here.gen({"renderkit.yaml": MANIFEST})
     assert main(["plan", "--json"]) == 0
     skyline = json.loads(capsys.readouterr().out)["scenes"][0]
     video = b"\0\0\0\x18ftypmp42 pretend video"
     digest = hashlib.sha256(video).hexdigest()
-    cache = Cache(project.root / ".renderkit")
+    cache = Cache(here.root / ".renderkit")
     tmp = cache.temp_path("upload")
     tmp.write_bytes(video)
     cache.add_blob(tmp, digest)
