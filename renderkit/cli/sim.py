@@ -21,8 +21,8 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
         description="Run the renderkit simulator: every provider route, real MP4s, faults and a ledger.",
         epilog="Fault SPEC: WHERE:KIND[=PARAM][:WHEN], e.g. create:503:@1, content:truncate=0.3:0.5, "
         "'POST /v1/videos:drop-after:@2'. WHERE: create, poll, content, list, delete, remix, characters, * "
-        "or a route template; KIND: 400-599, drop, drop-after, truncate[=F], slow[=S], fail[=CODE], expire; "
-        "WHEN: a probability or @positions (@1,3 @2-4 @5-).",
+        "or a route template; KIND: 400-599[=S], drop, drop-after, truncate[=F], slow[=S], fail[=CODE], expire; "
+        "WHEN: a probability or @positions (@1,3 @2-4 @5-). A status may announce Retry-After: 429=2.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")

@@ -151,7 +151,7 @@ class SimApp:
         config = self.config
         status_fault = next((f for f in hits if f.kind == "status"), None)
         if status_fault is not None and status_fault.status is not None:
-            return injected(status_fault.status)
+            return injected(status_fault.status, status_fault.retry_after)
         try:
             key = authenticate(request, config)
             base = f"{request.url.scheme}://{request.url.netloc}"

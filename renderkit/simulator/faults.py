@@ -4,7 +4,8 @@ Syntax: ``WHERE:KIND[=PARAM][:WHEN]``
 
 - WHERE: a group (``create``, ``poll``, ``content``, ``list``, ``delete``, ``remix``, ``characters``), ``*``
   for every route, or one route template such as ``POST /v1/videos`` or ``GET /v1/videos/{video_id}/content``.
-- KIND: an HTTP status ``400``-``599`` (answered at once with a JSON error; 429 carries ``Retry-After: 1``);
+- KIND: an HTTP status ``400``-``599``, optionally ``=S`` (answered at once with a JSON error and, when S > 0,
+  ``Retry-After: S`` plus ``retry-after-ms``; S defaults to 1 for 429 and 0 for the rest);
   ``drop`` (close the connection before the request is handled: nothing recorded); ``drop-after`` (handle the
   request, e.g. record and charge a create, then close the connection without answering); ``truncate[=F]``
   (announce the full Content-Length, send fraction F (default 0.5) of the body, close); ``slow[=S]`` (wait S
@@ -58,6 +59,13 @@ class Fault:
         return float(self.param) if self.param is not None else 1.0
 
     @property
+    def retry_after(self) -> float:
+        """The ``Retry-After`` a status fault announces (0: none)."""
+        if self.param is not None:
+            return float(self.param)
+        return 1.0 if self.status == 429 else 0.0
+
+    @property
     def code(self) -> str:
         """The error code of a ``fail`` fault."""
         return self.param or "content_policy_violation"
@@ -82,8 +90,8 @@ def parse_fault(spec: str) -> Fault:
     status = None
     if kind.isdigit():
         status = int(kind)
-        if not 400 <= status <= 599 or param:
-            raise ValueError(f"fault {spec!r}: a status fault takes a code 400-599 and no parameter")
+        if not 400 <= status <= 599:
+            raise ValueError(f"fault {spec!r}: a status fault takes a code 400-599")
         kind = "status"
     elif kind not in KINDS:
         raise ValueError(f"fault {spec!r}: unknown kind {kind!r}; use a status code or one of {', '.join(KINDS)}")
@@ -120,8 +128,8 @@ def _check_param(spec: str, kind: str, param: str) -> None:
         raise ValueError(f"fault {spec!r}: {kind} takes a number, got {param!r}") from None
     if kind == "truncate" and not 0 <= value < 1:
         raise ValueError(f"fault {spec!r}: truncate takes a fraction in [0, 1)")
-    if kind == "slow" and not 0 <= value <= 600:
-        raise ValueError(f"fault {spec!r}: slow takes seconds in [0, 600]")
+    if kind in ("slow", "status") and not 0 <= value <= 600:
+        raise ValueError(f"fault {spec!r}: {kind} takes seconds in [0, 600]")
 
 
 def _when(spec: str, when: str) -> tuple[float | None, tuple[tuple[int, int | None], ...]]:

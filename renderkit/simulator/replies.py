@@ -44,9 +44,12 @@ def _unauthorized(message: str, gateway: bool) -> Reply:
 
 def rate_limited(wait: float, message: str) -> Reply:
     """429 with ``Retry-After`` (whole seconds) and ``retry-after-ms``."""
+    return Reply(429, api_error(message, type_="rate_limit_error", code="rate_limit_exceeded"), _retry_headers(wait))
+
+
+def _retry_headers(wait: float) -> dict[str, str]:
     wait = max(wait, 0.001)
-    headers = {"retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(max(1, math.ceil(wait * 1000)))}
-    return Reply(429, api_error(message, type_="rate_limit_error", code="rate_limit_exceeded"), headers)
+    return {"retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(max(1, math.ceil(wait * 1000)))}
 
 
 def internal_error(exc: Exception) -> Reply:
@@ -54,9 +57,9 @@ def internal_error(exc: Exception) -> Reply:
     return Reply(500, api_error(f"internal simulator error: {exc!r}", type_="server_error", code="internal"))
 
 
-def injected(status: int) -> Reply:
-    """The answer of a status fault."""
-    headers = {"retry-after": "1", "retry-after-ms": "1000"} if status == 429 else {}
+def injected(status: int, retry_after: float) -> Reply:
+    """The answer of a status fault, announcing ``retry_after`` seconds when positive."""
+    headers = _retry_headers(retry_after) if retry_after > 0 else {}
     type_ = "server_error" if status >= 500 else "invalid_request_error"
     return Reply(status, api_error(f"injected fault: HTTP {status}", type_=type_, code="injected_fault"), headers)
 

@@ -39,7 +39,9 @@ def test_specs_parse(spec: str, kind: str, routes: int, when: tuple[object, obje
         ("GET /v1/nothing:503", "unknown route"),
         ("create:explode", "unknown kind"),
         ("create:200", "400-599"),
-        ("create:503=1", "400-599"),
+        ("create:600", "400-599"),
+        ("create:503=soon", "takes a number"),
+        ("create:503=-1", "seconds"),
         ("create:drop=1", "takes no parameter"),
         ("content:truncate=1.5", "fraction"),
         ("content:truncate=x", "takes a number"),
@@ -85,12 +87,23 @@ def test_status_fault_answers_before_anything_is_recorded(simulator: Simulator, 
     assert ledger["faults"] == {"503": 1}
 
 
-def test_injected_429_carries_retry_after(simulator: Simulator, http: httpx.Client) -> None:
-    simulator.add_fault("poll:429")
+@pytest.mark.parametrize(
+    ("spec", "headers"),
+    [
+        ("poll:429", ("1", "1000")),
+        ("poll:429=0", (None, None)),
+        ("poll:503", (None, None)),
+        ("poll:503=2.5", ("3", "2500")),
+    ],
+)
+def test_status_faults_announce_retry_after(
+    http: httpx.Client, simulator: Simulator, spec: str, headers: tuple[str | None, str | None]
+) -> None:
+    simulator.add_fault(spec)
     video_id = http.post("/v1/videos", json=CREATE).json()["id"]
     response = http.get(f"/v1/videos/{video_id}")
-    assert response.status_code == 429
-    assert (response.headers["retry-after"], response.headers["retry-after-ms"]) == ("1", "1000")
+    assert response.status_code == int(spec.split(":")[1].split("=")[0])
+    assert (response.headers.get("retry-after"), response.headers.get("retry-after-ms")) == headers
 
 
 def test_drop_before_recording_charges_nothing(simulator: Simulator, http: httpx.Client) -> None:
