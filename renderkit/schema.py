@@ -264,34 +264,12 @@ def _exclusive_minimum(v: Validator, s: Mapping[str, Any]) -> Check:
     return check
 
 
-def _any_of(v: Validator, s: Mapping[str, Any]) -> Check:
-    branches = [v._compile(b) for b in s["anyOf"]]
-
-    def check(value: object, path: PathKey, out: list[Issue]) -> None:
-        results: list[list[Issue]] = []
-        for branch in branches:
-            found: list[Issue] = []
-            branch(value, path, found)
-            if not found:
-                return
-            results.append(found)
-        if all(i.code == "required" for branch_issues in results for i in branch_issues):
-            names = [str(i.path[-1]) for branch_issues in results for i in branch_issues]
-            out.append(Issue(path, "required", f"needs {or_list(repr(n) for n in names)}; add one"))
-        else:
-            best: list[Issue] = min(results, key=len)
-            out.extend(best)
-
-    return check
-
-
 _KEYWORDS: dict[str, Callable[[Validator, Mapping[str, Any]], Check]] = {
     "$ref": lambda v, s: v._ref(s["$ref"]),
     "type": _type,
     "const": _const,
     "enum": _enum,
     "required": _required,
-    "anyOf": _any_of,
     "properties": _properties,
     "additionalProperties": _additional,
     "propertyNames": _property_names,

@@ -18,6 +18,8 @@ from renderkit.schema import or_list
 from renderkit.spec import ImageRef, ProviderConfig, Scene, Shot
 from renderkit.yamlload import PathKey
 
+# Defaults of these fields are filled into the scene itself, since they decide its shape and dependencies.
+_DEFAULTED = ("prompt", "remix_of", "storyboard")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RESERVED = frozenset(
     ["con", "prn", "aux", "nul", "clock$", "conin$", "conout$"]
@@ -68,6 +70,7 @@ class SceneChecker:
         self._catalog = models
         self._reported: set[tuple[PathKey, str]] = set()
         self._errors = 0
+        self._defaulted: set[tuple[int, str]] = set()
         self._images: dict[str, tuple[ImageRef | None, str | None]] = {}
 
     def _report(self, path: PathKey, message: str, code: str, *, warning: bool = False) -> None:
@@ -79,6 +82,7 @@ class SceneChecker:
 
     def check(self, raw: list[dict[str, Any]], bad: set[int]) -> tuple[Scene, ...]:
         """Resolved scenes in manifest order; problems go to the reporter."""
+        raw = [self._view(i, scene) if i not in bad else scene for i, scene in enumerate(raw)]
         index = self._ids(raw, bad)
         upstream = self._references(raw, index)
         resolved: dict[int, Scene | None] = {}
@@ -103,6 +107,28 @@ class SceneChecker:
                 ok = j not in bad and (parent is None or source is not None)
                 resolved[j] = self._scene(j, raw[j], source) if ok else None
         return tuple(s for i in range(len(raw)) if (s := resolved[i]) is not None)
+
+    def _view(self, i: int, scene: dict[str, Any]) -> dict[str, Any]:
+        """The scene with the defaults of prompt, remix_of and storyboard filled in where it has none."""
+        view = scene
+        for name in _DEFAULTED:
+            if name in scene or name not in self._defaults:
+                continue
+            if name == "remix_of" and (
+                self._defaults[name] == scene.get("id") or "storyboard" in scene or "image" in scene
+            ):
+                continue  # the source itself, and scenes with their own storyboard or image, are not remixes
+            if name == "storyboard" and "remix_of" in view:
+                continue  # a remix takes no storyboard
+            if view is scene:
+                view = dict(scene)
+            view[name] = self._defaults[name]
+            self._defaulted.add((i, name))
+        return view
+
+    def _path(self, i: int, name: str) -> PathKey:
+        """Where scene ``i``'s field ``name`` is written: on the scene or, when filled from defaults, there."""
+        return ("defaults", name) if (i, name) in self._defaulted else ("scenes", i, name)
 
     def _ids(self, raw: list[dict[str, Any]], bad: set[int]) -> dict[str, int]:
         index: dict[str, int] = {}
@@ -137,7 +163,7 @@ class SceneChecker:
                 upstream[i] = index[ref]
             else:
                 hint = _did_you_mean(ref, index)
-                self._report(("scenes", i, "remix_of"), f"no scene has the id {ref!r}{hint}", "scene-ref")
+                self._report(self._path(i, "remix_of"), f"no scene has the id {ref!r}{hint}", "scene-ref")
         return upstream
 
     def _cycle(self, raw: list[dict[str, Any]], members: list[int]) -> None:
@@ -149,7 +175,7 @@ class SceneChecker:
             ids = [*ids[:5], f"... ({len(ids)} scenes)"]
         names = " -> ".join([*ids, str(raw[first]["id"])])
         message = f"remix_of forms a cycle: {names}; a scene cannot remix its own output, so remove one remix_of"
-        self._report(("scenes", first, "remix_of"), message, "scene-cycle")
+        self._report(self._path(first, "remix_of"), message, "scene-cycle")
 
     def _field(self, i: int, scene: Mapping[str, Any], name: str) -> tuple[Any, PathKey]:
         if name in scene:
@@ -161,6 +187,10 @@ class SceneChecker:
     def _scene(self, i: int, scene: Mapping[str, Any], source: Scene | None) -> Scene | None:
         errors_before = self._errors
         here: PathKey = ("scenes", i)
+        if "prompt" not in scene and "storyboard" not in scene:
+            message = "needs a prompt or a storyboard (here or in defaults); add one"
+            self._report(here, message, "prompt-missing")
+            return None
         provider = self._provider(i, scene, source)
         model, model_path = self._inherit(i, scene, source, "model")
         model = model or self._catalog.default_model
@@ -180,7 +210,7 @@ class SceneChecker:
         seconds = self._seconds(i, scene, source, info, shots)
         prompt = str(scene.get("prompt", "\n".join(s.prompt for s in shots))).strip()
         if not prompt or any(not s.prompt for s in shots):
-            self._report(here + (("prompt",) if "prompt" in scene else ("storyboard",)), "is blank; write it", "blank")
+            self._report(self._path(i, "prompt" if "prompt" in scene else "storyboard"), "is blank; write it", "blank")
         image = self._image(i, scene, provider, source is not None)
         self._capabilities(i, scene, provider)
         take, _ = self._field(i, scene, "take")
@@ -211,7 +241,7 @@ class SceneChecker:
                 f"remove {name} here or change it on {source.id!r}"
             )
             self._report(("scenes", i, name), message, "remix-field")
-        return inherited, ("scenes", i, name) if name in scene else ("scenes", i, "remix_of")
+        return inherited, ("scenes", i, name) if name in scene else self._path(i, "remix_of")
 
     def _provider(self, i: int, scene: Mapping[str, Any], source: Scene | None) -> ProviderConfig | None:
         name, path = self._inherit(i, scene, source, "provider")
@@ -257,7 +287,7 @@ class SceneChecker:
                 )
                 self._report(("scenes", i, "seconds"), message, "seconds")
                 return None
-            seconds, path = total, ("scenes", i, "storyboard")
+            seconds, path = total, self._path(i, "storyboard")
         else:
             seconds, path = self._inherit(i, scene, source, "seconds")
         if seconds is None:
@@ -314,7 +344,7 @@ class SceneChecker:
                 can = or_list(k for k, v in self._catalog.kinds.items() if getattr(v, what))
                 message = f"provider {provider.name!r} (kind {provider.kind}) cannot {verb}; "
                 message += f"use a provider of kind {can}"
-                self._report(("scenes", i, field), message, f"{what}-kind")
+                self._report(self._path(i, field), message, f"{what}-kind")
 
 
 def _did_you_mean(value: str, choices: Mapping[str, object] | list[str]) -> str:

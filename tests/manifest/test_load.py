@@ -140,3 +140,44 @@ scenes:
     project.gen({"renderkit.yaml": text})
     a, b = load_manifest(Path(project.path("renderkit.yaml"))).scenes
     assert (a.size, a.seconds, b.seconds) == ("1280x720", 8, 4)
+
+
+def test_defaults_can_hold_prompt_storyboard_and_remix_of(project: Project) -> None:
+    project.gen(
+        {
+            "renderkit.yaml": """version: 1
+defaults:
+  prompt: A lighthouse in fog
+  remix_of: base
+  size: 1280x720
+scenes:
+  - {id: base}
+  - {id: wide, take: 2}
+  - {id: dusk, prompt: The same at dusk}
+  - id: board
+    storyboard: [{prompt: Fog rolls in, seconds: 4}]
+"""
+        }
+    )
+    base, wide, dusk, board = load_manifest(project.path("renderkit.yaml")).scenes
+    assert (base.prompt, base.remix_of) == ("A lighthouse in fog", None)
+    assert (wide.prompt, wide.remix_of, wide.take) == ("A lighthouse in fog", "base", "2")
+    assert (dusk.prompt, dusk.remix_of) == ("The same at dusk", "base")
+    assert (board.storyboard, board.remix_of) == ((Shot("Fog rolls in", 4),), None)
+
+
+def test_a_default_storyboard_applies_to_scenes_that_are_not_remixes(project: Project) -> None:
+    project.gen(
+        {
+            "renderkit.yaml": """version: 1
+defaults:
+  storyboard: [{prompt: Wide, seconds: 4}, {prompt: Close, seconds: 4}]
+scenes:
+  - {id: a, size: 1280x720}
+  - {id: b, size: 720x1280}
+"""
+        }
+    )
+    a, b = load_manifest(project.path("renderkit.yaml")).scenes
+    assert a.storyboard == b.storyboard == (Shot("Wide", 4), Shot("Close", 4))
+    assert (a.seconds, a.prompt) == (8, "Wide\nClose")
