@@ -40,7 +40,15 @@ from renderkit.simulator.config import SimConfig
 from renderkit.simulator.content import Payload, Unsatisfiable, pad_mp4, parse_range
 from renderkit.simulator.dialects import GENERATIONS, UNIFIED, UPPER, VIDEOS, Body, api_error, openai_video
 from renderkit.simulator.faults import Fault
-from renderkit.simulator.inputs import InvalidRequest, RenderRequest, Shot, parse_create, prompt_of, seconds_of
+from renderkit.simulator.inputs import (
+    MAX_SECONDS,
+    InvalidRequest,
+    RenderRequest,
+    Shot,
+    parse_create,
+    prompt_of,
+    seconds_of,
+)
 from renderkit.simulator.media import VARIANTS, etag
 from renderkit.simulator.render import probe_video
 from renderkit.simulator.wire import Refusal, Reply
@@ -99,6 +107,8 @@ async def derive(app: SimApp, ctx: Ctx, *, extend: bool) -> Reply:
         src = app.find(ctx, ref_id, VIDEOS)
         width, height, seconds = src.request.width, src.request.height, src.request.seconds
         model, source = src.request.model, src.id
+    if seconds + added > MAX_SECONDS:
+        raise InvalidRequest(f"the extended video would be longer than {MAX_SECONDS} seconds", param="seconds")
     shots = (Shot(prompt, seconds + added),)
     verb = "extension" if extend else "edit"
     req = RenderRequest(model, width, height, shots, note=f"{verb} of {source}")

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -130,7 +131,7 @@ class Simulator:
         """Creates, paid seconds, requests per route, responses per status, injected faults."""
         return self.app.ledger.snapshot()
 
-    def wait_for(self, predicate: Any, timeout: float = 10.0) -> Snapshot:
+    def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> Snapshot:
         """Block until ``predicate(ledger)`` holds; TimeoutError otherwise."""
         return self.app.ledger.wait_for(predicate, timeout)
 

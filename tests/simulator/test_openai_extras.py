@@ -68,6 +68,7 @@ def test_extension_of_an_upload_reports_the_stitched_length(simulator: Simulator
         ("/v1/videos/edits", {"prompt": "p"}, {"video": ("x.mp4", b"not a video", "video/mp4")}),
         ("/v1/videos/extensions", {"prompt": "p", "video[id]": "video_missing"}, None),
         ("/v1/videos/extensions", {"prompt": "p"}, {"video": ("x.mp4", b"", "video/mp4")}),
+        ("/v1/videos/extensions", {"prompt": "p", "seconds": "60"}, {"video": ("x.mp4", _clip(2), "video/mp4")}),
     ],
 )
 def test_edits_and_extensions_refuse_bad_sources(
