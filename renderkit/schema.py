@@ -12,7 +12,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -133,7 +133,7 @@ def _enum(v: Validator, s: Mapping[str, Any]) -> Check:
     def check(value: object, path: PathKey, out: list[Issue]) -> None:
         if not any(_equal(value, a) for a in allowed):
             words = [str(a) for a in allowed]
-            hint = _did_you_mean(value, words) or f"use one of: {', '.join(words)}"
+            hint = did_you_mean(value, words) or f"use one of: {', '.join(words)}"
             out.append(Issue(path, "enum", f"{describe(value)} is not allowed; {hint}"))
 
     return check
@@ -165,7 +165,7 @@ def _additional(v: Validator, s: Mapping[str, Any]) -> Check:
             if sub is not None:
                 sub(item, (*path, name), out)
             elif extra is False:
-                hint = _did_you_mean(name, known) or f"expected one of: {', '.join(known)}"
+                hint = did_you_mean(name, known) or f"expected one of: {', '.join(known)}"
                 out.append(Issue((*path, name), "unknown-field", f"unknown field {name!r}; {hint}", at_key=True))
 
     return check
@@ -317,10 +317,11 @@ def or_list(words: Iterable[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def _did_you_mean(value: object, choices: Sequence[str]) -> str:
+def did_you_mean(value: object, choices: Iterable[str]) -> str:
+    """``did you mean 'x'?`` for the closest of ``choices``, or an empty string."""
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else ""
 
 

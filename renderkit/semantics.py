@@ -6,7 +6,6 @@ model limits from the catalog; and what each provider kind can do (remix, storyb
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any, Protocol
 
 from renderkit.catalog import Catalog, ModelInfo
 from renderkit.images import resolve_image
-from renderkit.schema import or_list
+from renderkit.schema import did_you_mean, or_list
 from renderkit.spec import ImageRef, ProviderConfig, Scene, Shot
 from renderkit.yamlload import PathKey
 
@@ -162,8 +161,8 @@ class SceneChecker:
             if ref in index:
                 upstream[i] = index[ref]
             else:
-                hint = _did_you_mean(ref, index)
-                self._report(self._path(i, "remix_of"), f"no scene has the id {ref!r}{hint}", "scene-ref")
+                hint = did_you_mean(ref, index) or "check the scene ids"
+                self._report(self._path(i, "remix_of"), f"no scene has the id {ref!r}; {hint}", "scene-ref")
         return upstream
 
     def _cycle(self, raw: list[dict[str, Any]], members: list[int]) -> None:
@@ -253,10 +252,8 @@ class SceneChecker:
             self._report(path, message, "provider-missing")
             return None
         if name not in self._providers:
-            hint = (
-                _did_you_mean(name, self._providers) or f"; define it under providers: ({', '.join(self._providers)})"
-            )
-            self._report(path, f"no provider is named {name!r}{hint}", "provider-ref")
+            hint = did_you_mean(name, self._providers) or f"define it under providers: ({', '.join(self._providers)})"
+            self._report(path, f"no provider is named {name!r}; {hint}", "provider-ref")
             return None
         return self._providers[name]
 
@@ -345,8 +342,3 @@ class SceneChecker:
                 message = f"provider {provider.name!r} (kind {provider.kind}) cannot {verb}; "
                 message += f"use a provider of kind {can}"
                 self._report(self._path(i, field), message, f"{what}-kind")
-
-
-def _did_you_mean(value: str, choices: Mapping[str, object] | list[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
