@@ -14,9 +14,10 @@ from typing import Any, cast
 from renderkit.catalog import catalog
 from renderkit.errors import Diagnostic, ManifestError
 from renderkit.gcpause import gc_paused
-from renderkit.schema import SUPPORTED_VERSIONS, Issue, describe, manifest_validator
+from renderkit.schema import SUPPORTED_VERSIONS, Issue, manifest_validator
 from renderkit.semantics import SceneChecker
 from renderkit.spec import ImageRef, Manifest, ProviderConfig, Scene, Shot
+from renderkit.wording import describe
 from renderkit.yamlload import Document, PathKey, format_path, read_yaml
 
 __all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_manifest"]

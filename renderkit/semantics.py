@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from renderkit.catalog import Catalog, ModelInfo
 from renderkit.images import resolve_image
-from renderkit.schema import did_you_mean, or_list
 from renderkit.spec import ImageRef, ProviderConfig, Scene, Shot
+from renderkit.wording import did_you_mean, or_list
 from renderkit.yamlload import PathKey
 
 # Defaults of these fields are filled into the scene itself, since they decide its shape and dependencies.
