@@ -1,4 +1,5 @@
-"""Simulator throughput: renders per minute at 1280x720 x 4 s, and requests per second with 200 tasks in flight.
+"""Simulator throughput: renders per minute at 1280x720 x 4 s, requests per second with 200 tasks in flight,
+and a 1 GiB padded download's rate with the server's peak memory.
 
 Run: ``.venv/bin/python bench/sim_throughput.py [--renders N] [--requests N]``. The simulator runs as
 ``renderkit sim`` in its own process (so the client does not share its GIL), on loopback; every loop is
@@ -73,15 +74,39 @@ async def _requests(client: httpx.AsyncClient, count: int) -> float:
     return per_worker * CONCURRENCY / (time.perf_counter() - start)
 
 
-async def _main(base_url: str, renders: int, requests: int) -> None:
+async def _download(client: httpx.AsyncClient, size: int) -> float:
+    """Stream one video padded to ``size`` bytes; return MB/s."""
+    (await client.post("/_sim/config", json={"latency": 0.0, "pad_to": size})).raise_for_status()
+    video_id = (await client.post("/v1/videos", json={"prompt": "big", "size": "1280x720"})).json()["id"]
+    received = 0
+    start = time.perf_counter()
+    async with client.stream("GET", f"/v1/videos/{video_id}/content") as response:
+        async for chunk in response.aiter_raw(1 << 20):
+            received += len(chunk)
+    assert received == size
+    return size / (time.perf_counter() - start) / 1e6
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (Linux ``VmHWM``)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        line = next(ln for ln in status if ln.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+async def _main(base_url: str, renders: int, requests: int, pid: int) -> None:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     headers = {"authorization": "Bearer sk-bench"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=60) as client:
         per_minute = await _renders(client, renders)
         per_second = await _requests(client, requests)
+        before = _peak_rss_mb(pid)
+        rate = await _download(client, 1 << 30)
         ledger = (await client.get("/_sim/ledger")).json()
     print(f"renders per minute (1280x720, 4 s, {renders} distinct, 4 at a time): {per_minute:.0f}")
     print(f"requests per second ({IN_FLIGHT} tasks in flight, {CONCURRENCY} concurrent pollers): {per_second:.0f}")
+    after = _peak_rss_mb(pid)
+    print(f"1 GiB padded download: {rate:.0f} MB/s; server peak RSS {before:.0f} MB before, {after:.0f} MB after")
     print(f"ledger: {ledger['creates']} creates, responses {ledger['responses']}")
 
 
@@ -92,14 +117,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16000)
     args = parser.parse_args()
     command = [sys.executable, "-m", "renderkit", "sim", "--host", "127.0.0.1", "--port", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as server:
         try:
             assert server.stdout is not None
             line = server.stdout.readline().strip()
             base_url = line.rsplit(" ", 1)[-1]
             if not base_url.startswith("http://127.0.0.1:"):
                 raise SystemExit(f"renderkit sim did not start: {line!r}")
-            asyncio.run(_main(base_url, args.renders, args.requests))
+            asyncio.run(_main(base_url, args.renders, args.requests, server.pid))
         finally:
             server.terminate()
             server.wait(timeout=30)
