@@ -153,3 +153,30 @@ def test_validation_errors_match_the_family(simulator: Simulator, http: httpx.Cl
     assert openai_style.json()["error"]["param"] == "size"
     assert openai_style.json()["error"]["code"] == "invalid_size"
     assert simulator.ledger()["creates"] == 0
+
+
+def test_generations_polls_stay_wrapped_in_the_video_object_dialect(simulator: Simulator, http: httpx.Client) -> None:
+    created, pending, done = _run(simulator, http, "video-object", "generations")
+    assert created["task_id"] == created["id"]
+    assert pending["data"]["status"] == "QUEUED"
+    assert done["data"]["status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("dialect", ["envelope", "taskdto"])
+def test_gateway_remix_of_an_unknown_task_is_task_not_exist(
+    simulator: Simulator, http: httpx.Client, dialect: str
+) -> None:
+    simulator.configure(dialect=dialect)
+    response = http.post("/v1/videos/video_missing/remix", json={"prompt": "again"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "task_not_exist"
+
+
+def test_status_lag_in_the_old_taskdto(simulator: Simulator, http: httpx.Client) -> None:
+    simulator.configure(dialect="taskdto", latency=1, status_lag=3)
+    task_id = http.post("/v1/video/generations", json=BODY).json()["id"]
+    simulator.advance(2)
+    lagging = http.get(f"/v1/video/generations/{task_id}").json()["data"]
+    assert (lagging["status"], lagging["progress"]) == ("NOT_START", "0%")
+    simulator.advance(1)
+    assert http.get(f"/v1/video/generations/{task_id}").json()["data"]["status"] == "SUCCESS"
