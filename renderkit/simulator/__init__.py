@@ -1,5 +1,20 @@
 """The renderkit simulator: a loopback HTTP server that speaks every provider route, renders real MP4s and
-injects faults. ``with Simulator(SimConfig(latency=0.2)) as sim: sim.base_url``."""
+injects faults. It is renderkit's embedded default provider and the server every test talks to.
+
+Python::
+
+    with Simulator(SimConfig(latency=0.2)) as sim:   # 127.0.0.1, a free port, a background thread
+        sim.base_url                                  # "http://127.0.0.1:PORT"; OpenAI SDK: base_url + "/v1"
+        sim.add_fault("create:503:@1")                # see renderkit.simulator.faults for the syntax
+        sim.configure(dialect="envelope", rpm=10)     # any SimConfig field but the address, while running
+        sim.advance(60)                               # move the clock: no test sleeps to reach a state
+        sim.wait_for(lambda led: led["creates"] == 3) # block on the ledger, with a timeout
+        sim.ledger()  # {"creates", "paid_seconds", "requests": {ROUTE: N}, "responses": {STATUS: N}, "faults"}
+
+Command line: ``renderkit sim [--host 127.0.0.1] [--port N] [--api-key KEY]... [--latency S] [--rpm N]
+[--max-in-flight N] [--dialect NAME] [--fault SPEC]... [--seed N] ...``; the same controls over HTTP under
+``/_sim/`` (see ``app``). Dialects and route shapes: ``dialects``; routes and choices: ``handlers``.
+"""
 
 from __future__ import annotations
 

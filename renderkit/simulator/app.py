@@ -1,4 +1,10 @@
-"""The simulator's ASGI app: routing, faults, per-key limits, the ledger and the ``/_sim`` control routes."""
+"""The simulator's ASGI app: routing, faults, per-key limits, the ledger and the control routes.
+
+Control routes (no auth, not counted in the ledger): ``GET /_sim/ledger``; ``GET|POST|DELETE /_sim/faults``
+(POST ``{"spec": SPEC}``); ``POST /_sim/config`` (any SimConfig field but the address); ``POST /_sim/advance``
+(``{"seconds": S}``, moves the clock); ``POST /_sim/reset`` (forget tasks, counts, faults; keep settings).
+Unknown routes answer 404 ``{"error":{"message":"Invalid URL (METHOD PATH)",...}}`` like the gateway.
+"""
 
 from __future__ import annotations
 

@@ -7,10 +7,7 @@ Routes (shapes per dialect: see ``dialects``):
 - family 3 and the OpenAI Videos API: ``POST/GET /v1/videos``, ``GET/DELETE /v1/videos/{id}``,
   ``GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`` (also HEAD), ``POST
   /v1/videos/{id}/remix``, ``POST /v1/videos/edits``, ``POST /v1/videos/extensions``, ``POST
-  /v1/videos/characters``, ``GET /v1/videos/characters/{id}``;
-- control (no auth, not counted): ``GET /_sim/ledger``, ``GET|POST|DELETE /_sim/faults`` (``{"spec"}``),
-  ``POST /_sim/config`` (any SimConfig field but the address), ``POST /_sim/advance`` (``{"seconds"}``),
-  ``POST /_sim/reset``.
+  /v1/videos/characters``, ``GET /v1/videos/characters/{id}``.
 
 Choices where the references are silent: every task is visible from every family's poll route, private to
 the key that created it; ids are ``video_`` + 48 hex on ``/v1/videos`` and ``task_`` + 32 hex on families 1

@@ -15,18 +15,19 @@ BUDGET = 256 << 20  # bytes of rendered media kept; renders are deterministic, s
 
 
 class MediaCache:
-    """Renders each (task, variant) once, sharing the work between concurrent downloads."""
+    """Renders each distinct output once, sharing the work between concurrent downloads."""
 
     def __init__(self, pool: Executor, budget: int = BUDGET) -> None:
         self._pool = pool
         self._budget = budget
         self._held = 0
-        self._done: OrderedDict[tuple[str, str], bytes] = OrderedDict()
-        self._running: dict[tuple[str, str], asyncio.Future[bytes]] = {}
+        self._done: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
+        self._running: dict[tuple[str, ...], asyncio.Future[bytes]] = {}
 
     async def get(self, task: Task, variant: str) -> bytes:
         """The bytes of ``variant`` for ``task``; must be awaited on the server's event loop."""
-        key = (task.id, variant)
+        # Keyed by what decides the bytes, not by task: seeded renders of one request share one encode.
+        key = (task.stamp, task.request.fingerprint(), str(task.fps), variant)
         if key in self._done:
             self._done.move_to_end(key)
             return self._done[key]
@@ -41,7 +42,7 @@ class MediaCache:
         self._keep(key, data)
         return data
 
-    def _keep(self, key: tuple[str, str], data: bytes) -> None:
+    def _keep(self, key: tuple[str, ...], data: bytes) -> None:
         self._done[key] = data
         self._held += len(data)
         while self._held > self._budget and len(self._done) > 1:
