@@ -208,8 +208,13 @@ class SceneChecker:
         size = self._size(i, scene, source, info)
         seconds = self._seconds(i, scene, source, info, shots)
         prompt = str(scene.get("prompt", "\n".join(s.prompt for s in shots))).strip()
-        if not prompt or any(not s.prompt for s in shots):
-            self._report(self._path(i, "prompt" if "prompt" in scene else "storyboard"), "is blank; write it", "blank")
+        if not prompt and "prompt" in scene:
+            self._report(self._path(i, "prompt"), "is blank; write what the video shows", "blank")
+        for n, shot in enumerate(shots):
+            if not shot.prompt:
+                self._report(
+                    (*self._path(i, "storyboard"), n, "prompt"), "is blank; write what the shot shows", "blank"
+                )
         image = self._image(i, scene, provider, source is not None)
         self._capabilities(i, scene, provider)
         take, _ = self._field(i, scene, "take")
