@@ -20,7 +20,7 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
         help=help_text,
         description="Run the renderkit simulator: every provider route, real MP4s, faults and a ledger.",
         epilog="Fault SPEC: WHERE:KIND[=PARAM][:WHEN], e.g. create:503:@1, content:truncate=0.3:0.5, "
-        "'POST /v1/videos:drop-after:@2'. WHERE: create, poll, content, list, delete, remix, characters, * "
+        "'POST /v1/videos:drop-after:@2'. WHERE: create, poll, content, list, delete, remix, characters, models, * "
         "or a route template; KIND: 400-599[=S], drop, drop-after, truncate[=F], slow[=S], fail[=CODE], expire; "
         "WHEN: a probability or @positions (@1,3 @2-4 @5-). A status may announce Retry-After: 429=2.",
     )
@@ -28,6 +28,9 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     p.add_argument("--api-key", action="append", default=[], metavar="KEY", help="accepted key (repeatable)")
+    p.add_argument(
+        "--model", action="append", default=[], metavar="NAME", help="served model (repeatable; default any)"
+    )
     p.add_argument("--latency", type=float, default=1.0, metavar="SECONDS", help="create to completed")
     p.add_argument("--status-lag", type=float, default=0.0, metavar="SECONDS", help="answer NOT_START this long")
     p.add_argument("--ttl", type=float, default=3600.0, metavar="SECONDS", help="result lifetime after completion")
@@ -57,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             port=args.port,
             allow_remote=args.allow_remote,
             api_keys=tuple(args.api_key),
+            models=tuple(args.model),
             dialect=args.dialect,
             latency=args.latency,
             status_lag=args.status_lag,

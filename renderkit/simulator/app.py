@@ -35,6 +35,7 @@ from renderkit.simulator.replies import (
     injected,
     internal_error,
     invalid,
+    model_not_found,
     not_found,
     rate_limited,
 )
@@ -76,8 +77,8 @@ class SimApp:
         unknown = set(changes) - {f.name for f in fields(SimConfig)}
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        if "api_keys" in changes or "faults" in changes:
-            changes = {**changes, **{k: tuple(changes[k]) for k in ("api_keys", "faults") if k in changes}}
+        listed = ("api_keys", "faults", "models")
+        changes = {**changes, **{k: tuple(changes[k]) for k in listed if k in changes}}
         config = replace(self.config, **changes)
         if "faults" in changes or "seed" in changes:
             self.faults = FaultSet(config.faults, config.seed)
@@ -227,6 +228,8 @@ class SimApp:
         """Check the key's limits, then record and charge a new task."""
         config = ctx.config
         now = self.clock.monotonic()
+        if config.models and req.model not in config.models:
+            raise Refusal(model_not_found(req.model))
         if config.rpm is not None:
             wait = self.window.wait(ctx.key, now, config.rpm, config.rate_window)
             if wait > 0:

@@ -16,14 +16,16 @@ class SimConfig:
 
     ``latency`` is create-to-completed; ``status_lag`` keeps a new task answering NOT_START/``unknown``;
     ``ttl`` is how long results live after completion; ``rate_window`` is the length of the "minute" that
-    ``rpm`` counts over (shrink it in tests); ``pad_to`` pads every MP4 to that many bytes with a ``free``
-    box; ``seed`` makes renders, ids and rate-based faults repeatable.
+    ``rpm`` counts over (shrink it in tests); ``models`` lists the models served (empty: any; a create for
+    another answers 503 ``model_not_found`` like the gateway's distributor); ``pad_to`` pads every MP4 to
+    that many bytes with a ``free`` box; ``seed`` makes renders, ids and rate-based faults repeatable.
     """
 
     host: str = "127.0.0.1"
     port: int = 0
     allow_remote: bool = False
     api_keys: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
     dialect: str = "openai"
     latency: float = 1.0
     status_lag: float = 0.0
@@ -60,6 +62,8 @@ class SimConfig:
             raise ValueError("port must be between 0 and 65535")
         if any(not key for key in self.api_keys):
             raise ValueError("api keys must be non-empty")
+        if any(not model for model in self.models):
+            raise ValueError("model names must be non-empty")
         for spec in self.faults:
             parse_fault(spec)
 

@@ -2,7 +2,8 @@
 
 Syntax: ``WHERE:KIND[=PARAM][:WHEN]``
 
-- WHERE: a group (``create``, ``poll``, ``content``, ``list``, ``delete``, ``remix``, ``characters``), ``*``
+- WHERE: a group (``create``, ``poll``, ``content``, ``list``, ``delete``, ``remix``, ``characters``,
+  ``models``), ``*``
   for every route, or one route template such as ``POST /v1/videos`` or ``GET /v1/videos/{video_id}/content``.
 - KIND: an HTTP status ``400``-``599``, optionally ``=S`` (answered at once with a JSON error and, when S > 0,
   ``Retry-After: S`` plus ``retry-after-ms``; S defaults to 1 for 429 and 0 for the rest);

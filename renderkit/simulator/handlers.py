@@ -7,7 +7,8 @@ Routes (shapes per dialect: see ``dialects``):
 - family 3 and the OpenAI Videos API: ``POST/GET /v1/videos``, ``GET/DELETE /v1/videos/{id}``,
   ``GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`` (also HEAD), ``POST
   /v1/videos/{id}/remix``, ``POST /v1/videos/edits``, ``POST /v1/videos/extensions``, ``POST
-  /v1/videos/characters``, ``GET /v1/videos/characters/{id}``.
+  /v1/videos/characters``, ``GET /v1/videos/characters/{id}``;
+- ``GET /v1/models``: the configured models (or a default list when any model is served).
 
 Choices where the references are silent: every task is visible from every family's poll route, private to
 the key that created it; ids are ``video_`` + 48 hex on ``/v1/videos`` and ``task_`` + 32 hex on families 1
@@ -52,6 +53,9 @@ from renderkit.simulator.wire import Refusal, Reply
 
 if TYPE_CHECKING:
     from renderkit.simulator.app import SimApp
+
+# What GET /v1/models lists when the simulator serves any model.
+DEFAULT_MODELS = ("sora-2", "sora-2-pro", "veo-3.1-fast", "veo-3.1-quality")
 
 
 @dataclass(frozen=True)
@@ -295,3 +299,10 @@ async def _characters_get(app: SimApp, ctx: Ctx) -> Reply:
         message = f"Character with id '{ctx.params['character_id']}' not found."
         raise Refusal(Reply(404, api_error(message, type_="invalid_request_error", code="not_found")))
     return Reply(200, body)
+
+
+@route(R.MODELS_LIST)
+async def _models_list(app: SimApp, ctx: Ctx) -> Reply:
+    models = ctx.config.models or DEFAULT_MODELS
+    data = [{"id": m, "object": "model", "created": 0, "owned_by": "renderkit-simulator"} for m in models]
+    return Reply(200, {"object": "list", "data": data})

@@ -77,3 +77,9 @@ def invalid(exc: InvalidRequest, dialect: str, family: str) -> Reply:
     if uses_task_envelope(dialect, family):
         return Reply(400, task_error(exc.code, exc.message))
     return Reply(400, api_error(exc.message, type_="invalid_request_error", code=exc.code, param=exc.param))
+
+
+def model_not_found(model: str) -> Reply:
+    """The gateway distributor's answer for a model no channel serves."""
+    message = f"No available channel for model {model} under group default (distributor)"
+    return Reply(503, api_error(message, type_="new_api_error", code="model_not_found"))

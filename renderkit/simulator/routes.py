@@ -16,6 +16,7 @@ VIDEOS_EDITS = "POST /v1/videos/edits"
 VIDEOS_EXTENSIONS = "POST /v1/videos/extensions"
 CHARACTERS_CREATE = "POST /v1/videos/characters"
 CHARACTERS_GET = "GET /v1/videos/characters/{character_id}"
+MODELS_LIST = "GET /v1/models"
 
 CREATES = frozenset({GENERATIONS_CREATE, UNIFIED_CREATE, VIDEOS_CREATE, VIDEOS_REMIX, VIDEOS_EDITS, VIDEOS_EXTENSIONS})
 GROUPS: dict[str, frozenset[str]] = {
@@ -26,5 +27,6 @@ GROUPS: dict[str, frozenset[str]] = {
     "delete": frozenset({VIDEOS_DELETE}),
     "remix": frozenset({VIDEOS_REMIX}),
     "characters": frozenset({CHARACTERS_CREATE, CHARACTERS_GET}),
+    "models": frozenset({MODELS_LIST}),
 }
 ALL = frozenset().union(*GROUPS.values())

@@ -95,6 +95,7 @@ def test_configure_keeps_the_address_and_validates(simulator: Simulator) -> None
         ({"fps": 0}, "fps"),
         ({"port": 70000}, "port"),
         ({"api_keys": ("",)}, "non-empty"),
+        ({"models": ("",)}, "non-empty"),
         ({"faults": ("nope",)}, "fault"),
     ],
 )

@@ -160,3 +160,14 @@ def test_tasks_are_private_to_their_key(simulator: Simulator, http: httpx.Client
 def test_x_api_key_header_is_accepted(simulator: Simulator) -> None:
     response = httpx.post(simulator.base_url + "/v1/videos", json={"prompt": "p"}, headers={"x-api-key": "sk-1"})
     assert response.status_code == 200
+
+
+def test_models_route_and_unknown_models(simulator: Simulator, http: httpx.Client) -> None:
+    assert "sora-2" in [m["id"] for m in http.get("/v1/models").json()["data"]]
+    simulator.configure(models=["veo-3.1-fast"])
+    assert [m["id"] for m in http.get("/v1/models").json()["data"]] == ["veo-3.1-fast"]
+    refused = http.post("/v1/video/create", json={"model": "sora-2", "prompt": "p"})
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "model_not_found"
+    assert http.post("/v1/video/create", json={"model": "veo-3.1-fast", "prompt": "p"}).status_code == 200
+    assert simulator.ledger()["creates"] == 1
