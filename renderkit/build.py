@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from renderkit import storyboard
 from renderkit.cache import Record
 from renderkit.errors import InputError, RefusedError
-from renderkit.executor import Event, Executor, Job, Outcome, ProviderRuntime, image_input, shots
+from renderkit.executor import Event, Executor, Job, Outcome, ProviderRuntime, ShotJob, image_input, shots
 from renderkit.journal import Journal
-from renderkit.lockfile import LockEntry, lock_path, write_lock
+from renderkit.lockfile import LockEntry, LockShot, lock_path, write_lock
 from renderkit.manifest import Manifest, ProviderConfig, Scene, load_manifest
 from renderkit.plan import Plan, PlanItem, make_plan
 from renderkit.providers.base import CreateRequest
@@ -148,21 +149,42 @@ def _refuse_budget(todo: Sequence[PlanItem], manifest: Manifest, max_cost: float
 def _job(item: PlanItem, manifest: Manifest) -> Job:
     scene = item.scene
     image = scene.image
+    kind = manifest.providers[scene.provider].kind
+    create = CreateRequest(
+        model=scene.model,
+        prompt=scene.prompt,
+        size=scene.size,
+        seconds=scene.seconds,
+        image=image_input(image.path, image.url, scene.size) if image else None,
+        storyboard=shots([(s.prompt, s.seconds) for s in scene.storyboard]),
+    )
+    shot_jobs: tuple[ShotJob, ...] = ()
+    if storyboard.emulated(scene, kind):
+        shot_jobs = tuple(
+            ShotJob(
+                key=key,
+                request=request,
+                create=CreateRequest(
+                    model=scene.model,
+                    prompt=shot.prompt,
+                    size=scene.size,
+                    seconds=shot.seconds,
+                    image=create.image if i == 0 else None,
+                ),
+            )
+            for i, (shot, (key, request)) in enumerate(
+                zip(scene.storyboard, storyboard.shot_keys(scene, kind), strict=True)
+            )
+        )
     return Job(
         scene_id=scene.id,
         key=item.key,
         request=item.request,
         provider=scene.provider,
-        create=CreateRequest(
-            model=scene.model,
-            prompt=scene.prompt,
-            size=scene.size,
-            seconds=scene.seconds,
-            image=image_input(image.path, image.url, scene.size) if image else None,
-            storyboard=shots([(s.prompt, s.seconds) for s in scene.storyboard]),
-        ),
+        create=create,
         remix_of=scene.remix_of,
         depends_on=item.depends_on,
+        shots=shot_jobs,
     )
 
 
@@ -305,6 +327,7 @@ class Build:
             if rec is not None:
                 known[item.scene.id] = rec.task_id
         used = {job.provider for job in jobs}
+        scenes = {item.scene.id: item.scene for item in todo}
 
         async def main() -> dict[str, Outcome]:
             import httpx
@@ -327,6 +350,7 @@ class Build:
                     providers=runtimes,
                     on_event=self.on_event,
                     force=self.options.force,
+                    on_record=lambda scene_id, rec: self._write_output(scenes[scene_id], rec),
                 )
                 return await executor.run(jobs, known)
 
@@ -365,6 +389,16 @@ class Build:
         if outcome is not None:
             return outcome.record
         return self.state.record(item.key) if self.state.cached(item.key) else None
+
+    def _write_output(self, scene: Scene, rec: Record) -> None:
+        """Write one scene's output as soon as its render is cached, while other scenes still render.
+
+        A failure here is left to ``_materialize``, which runs after the executor, tries again and reports it.
+        """
+        dest = self.output_path(scene)
+        with contextlib.suppress(OSError):
+            if not self.cache.output_fresh(dest, rec.sha256):
+                self.cache.materialize(rec, dest)
 
     def _materialize(self, outcomes: dict[str, Outcome], in_shard: set[str] | None) -> None:
         for item in self.plan.items:
@@ -406,6 +440,7 @@ class Build:
                         file=_relative(self.output_path(scene), self.manifest.root),
                         sha256=rec.sha256,
                         bytes=rec.bytes,
+                        shots=tuple(LockShot(s["key"], s["task_id"], s["sha256"]) for s in rec.shots),
                     )
                 )
             elif scene.id in old:

@@ -59,6 +59,15 @@ class ProviderRuntime:
 
 
 @dataclass(frozen=True)
+class ShotJob:
+    """One storyboard shot rendered as its own task (families without a native storyboard)."""
+
+    key: str
+    request: Mapping[str, Any]
+    create: CreateRequest
+
+
+@dataclass(frozen=True)
 class Job:
     """One scene to render."""
 
@@ -69,6 +78,7 @@ class Job:
     create: CreateRequest
     remix_of: str | None = None
     depends_on: tuple[str, ...] = ()
+    shots: tuple[ShotJob, ...] = ()
 
 
 @dataclass
@@ -135,12 +145,14 @@ class Executor:
         on_event: Callable[[Event], None],
         force: Sequence[str] = (),
         downloads: int = 4,
+        on_record: Callable[[str, Record], None] | None = None,
     ) -> None:
         self.cache = cache
         self.journal = journal
         self.providers = providers
         self.on_event = on_event
         self.force = set(force)
+        self.on_record = on_record  # called off the event loop with each scene's record as soon as it is cached
         self._downloads = anyio.CapacityLimiter(downloads)
         self._done: dict[str, anyio.Event] = {}
         self._outcomes: dict[str, Outcome] = {}
@@ -172,6 +184,8 @@ class Executor:
                     if dep_outcome is None or dep_outcome.record is None:
                         raise SceneFailed(f"upstream scene {dep!r} failed, so this scene was not rendered")
             outcome.record = await self._render(job, outcome)
+            if self.on_record is not None:
+                await anyio.to_thread.run_sync(self.on_record, job.scene_id, outcome.record)
             self.on_event(Event(job.scene_id, "rendered", outcome.record.task_id))
         except SceneFailed as exc:
             outcome.error = str(exc)
@@ -179,6 +193,58 @@ class Executor:
         finally:
             self._outcomes[job.scene_id] = outcome
             self._done[job.scene_id].set()
+
+    async def _storyboard(self, job: Job, outcome: Outcome) -> Record:
+        """Render every shot that is not cached (concurrently), then stitch them into the scene's video."""
+        records: dict[int, Record] = {}
+        errors: list[str] = []
+
+        async def one(index: int, shot: ShotJob) -> None:
+            cached = self.cache.get(shot.key)
+            if cached is not None and self.cache.has_blob(cached.sha256, cached.bytes):
+                records[index] = cached
+                return
+            label = f"{job.scene_id}#{index + 1}"
+            sub = Job(scene_id=label, key=shot.key, request=shot.request, provider=job.provider, create=shot.create)
+            try:
+                records[index] = await self._render(sub, Outcome(label, shot.key))
+                self.on_event(Event(label, "rendered", records[index].task_id))
+            except SceneFailed as exc:
+                errors.append(f"shot {index + 1}: {exc}")
+
+        async with anyio.create_task_group() as tg:
+            for index, shot in enumerate(job.shots):
+                tg.start_soon(one, index, shot)
+        if errors:
+            raise SceneFailed("; ".join(sorted(errors)) + " (finished shots are cached and will not be paid again)")
+        ordered = [records[i] for i in range(len(job.shots))]
+        return await anyio.to_thread.run_sync(self._stitch, job, ordered)
+
+    def _stitch(self, job: Job, shots: Sequence[Record]) -> Record:
+        from renderkit.cache import sha256_file
+        from renderkit.media import stitch
+
+        part = self.cache.temp_path(f"{job.key}.stitch.mp4")
+        try:
+            stitch([self.cache.blob_path(r.sha256) for r in shots], part)
+            check_mp4(part, job.create.size, job.create.seconds)
+        except (Mp4Problem, ValueError, OSError) as exc:
+            part.unlink(missing_ok=True)
+            raise SceneFailed(f"stitching the shots failed: {exc}") from None
+        sha256 = sha256_file(part)
+        size = part.stat().st_size
+        self.cache.add_blob(part, sha256)
+        record = Record(
+            key=job.key,
+            request=job.request,
+            provider_kind=shots[0].provider_kind,
+            task_id="",
+            sha256=sha256,
+            bytes=size,
+            shots=tuple({"key": r.key, "task_id": r.task_id, "sha256": r.sha256} for r in shots),
+        )
+        self.cache.put(record)
+        return record
 
     async def _render(self, job: Job, outcome: Outcome) -> Record:
         rt = self.providers[job.provider]
