@@ -183,10 +183,13 @@ class Executor:
                     dep_outcome = self._outcomes.get(dep)
                     if dep_outcome is None or dep_outcome.record is None:
                         raise SceneFailed(f"upstream scene {dep!r} failed, so this scene was not rendered")
-            outcome.record = await self._render(job, outcome)
+            if job.shots:
+                outcome.record = await self._storyboard(job, outcome)
+            else:
+                outcome.record = await self._render(job, outcome)
             if self.on_record is not None:
                 await anyio.to_thread.run_sync(self.on_record, job.scene_id, outcome.record)
-            self.on_event(Event(job.scene_id, "rendered", outcome.record.task_id))
+            self.on_event(Event(job.scene_id, "rendered", outcome.record.task_id or "stitched"))
         except SceneFailed as exc:
             outcome.error = str(exc)
             self.on_event(Event(job.scene_id, "failed", str(exc)))

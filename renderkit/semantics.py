@@ -206,7 +206,7 @@ class SceneChecker:
             self._report(model_path, message, "model-kind")
         shots = tuple(Shot(str(s["prompt"]).strip(), int(s["seconds"])) for s in scene.get("storyboard", ()))
         size = self._size(i, scene, source, info)
-        seconds = self._seconds(i, scene, source, info, shots)
+        seconds = self._seconds(i, scene, source, info, shots, provider)
         prompt = str(scene.get("prompt", "\n".join(s.prompt for s in shots))).strip()
         if not prompt and "prompt" in scene:
             self._report(self._path(i, "prompt"), "is blank; write what the video shows", "blank")
@@ -277,7 +277,13 @@ class SceneChecker:
         return str(size)
 
     def _seconds(
-        self, i: int, scene: Mapping[str, Any], source: Scene | None, info: ModelInfo | None, shots: tuple[Shot, ...]
+        self,
+        i: int,
+        scene: Mapping[str, Any],
+        source: Scene | None,
+        info: ModelInfo | None,
+        shots: tuple[Shot, ...],
+        provider: ProviderConfig | None,
     ) -> int | None:
         path: PathKey
         if shots:
@@ -289,6 +295,10 @@ class SceneChecker:
                 )
                 self._report(("scenes", i, "seconds"), message, "seconds")
                 return None
+            if provider is not None and not self._catalog.kinds[provider.kind].storyboard:
+                # Rendered shot by shot and stitched: each shot is a render of its own; the total is free.
+                self._shot_seconds(i, shots, info, provider)
+                return total
             seconds, path = total, self._path(i, "storyboard")
         else:
             seconds, path = self._inherit(i, scene, source, "seconds")
@@ -306,6 +316,18 @@ class SceneChecker:
             what = f"the shots add up to {seconds}" if shots else f"not {seconds}"
             self._report(path, f"{info.name} renders {allowed} seconds, {what}; pick one of those", "seconds")
         return int(seconds)
+
+    def _shot_seconds(self, i: int, shots: tuple[Shot, ...], info: ModelInfo | None, provider: ProviderConfig) -> None:
+        if info is None:
+            return
+        allowed = or_list(str(s) for s in info.seconds)
+        for n, shot in enumerate(shots):
+            if shot.seconds not in info.seconds:
+                message = (
+                    f"{info.name} renders {allowed} seconds, not {shot.seconds}; provider {provider.name!r} "
+                    f"(kind {provider.kind}) renders each shot on its own, so each shot needs one of those"
+                )
+                self._report((*self._path(i, "storyboard"), n, "seconds"), message, "seconds")
 
     def _image(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None, remix: bool) -> ImageRef | None:
         if remix:
@@ -341,7 +363,8 @@ class SceneChecker:
         if provider is None:
             return
         kind = self._catalog.kinds[provider.kind]
-        for field, what, verb in (("remix_of", "remix", "remix"), ("storyboard", "storyboard", "render a storyboard")):
+        # Every kind can render a storyboard: natively where the wire takes one, else shot by shot and stitched.
+        for field, what, verb in (("remix_of", "remix", "remix"),):
             if field in scene and not getattr(kind, what):
                 can = or_list(k for k, v in self._catalog.kinds.items() if getattr(v, what))
                 message = f"provider {provider.name!r} (kind {provider.kind}) cannot {verb}; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -24,7 +25,7 @@ def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
 
 def first_frame_pixel(video: Path, xy: tuple[int, int]) -> tuple[int, int, int]:
     with av.open(str(video)) as container:
-        frame = next(container.decode(video=0))
+        frame: Any = next(container.decode(video=0))
         pixel: tuple[int, int, int] = frame.to_image().getpixel(xy)
         return pixel
 

@@ -1,0 +1,43 @@
+"""Storyboards on families without a native storyboard: one cached render per shot, stitched into one MP4.
+
+Each shot has its own render key, a function of that shot alone (plus the scene's model, size, take and, for
+the first shot, its image), so editing one shot re-renders only that shot.
+"""
+
+from __future__ import annotations
+
+from renderkit.catalog import catalog
+from renderkit.keys import KEY_VERSION, render_key
+from renderkit.spec import Scene, Shot
+
+
+def emulated(scene: Scene, kind: str) -> bool:
+    """Whether this scene's storyboard is rendered shot by shot and stitched (the kind takes no native one)."""
+    return bool(scene.storyboard) and not catalog().kinds[kind].storyboard
+
+
+def shot_request(scene: Scene, shot: Shot, index: int, kind: str) -> dict[str, object]:
+    """The normalized request of one shot rendered on its own."""
+    image: dict[str, object] | None = None
+    if index == 0 and scene.image is not None:
+        image = {"url": scene.image.url} if scene.image.url is not None else {"sha256": scene.image.sha256}
+    return {
+        "key_version": KEY_VERSION,
+        "kind": kind,
+        "model": scene.model,
+        "prompt": shot.prompt,
+        "size": scene.size,
+        "seconds": shot.seconds,
+        "take": scene.take,
+        "image": image,
+        "shot": True,
+    }
+
+
+def shot_keys(scene: Scene, kind: str) -> list[tuple[str, dict[str, object]]]:
+    """(key, request) of every shot, in order."""
+    out = []
+    for i, shot in enumerate(scene.storyboard):
+        request = shot_request(scene, shot, i, kind)
+        out.append((render_key(request), request))
+    return out
