@@ -96,7 +96,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
             raise Unsatisfiable
         return max(0, size - suffix), size
     start = int(first)
-    stop = min(size, int(last) + 1) if last else size
-    if start >= size or stop <= start:
+    if last and int(last) < start:
+        return None  # an invalid range is ignored, not refused (RFC 9110, 14.1.1)
+    if start >= size:
         raise Unsatisfiable
-    return start, stop
+    return start, min(size, int(last) + 1) if last else size
