@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from renderkit import __version__
-from renderkit.errors import RenderkitError
+from renderkit.errors import ManifestError, RenderkitError
 
 # Each subcommand lives in renderkit/cli/<name>.py and defines add_parser(subparsers) and run(args) -> int.
 # Modules are imported only when their command runs, so `renderkit plan` never pays for the simulator.
@@ -67,7 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RenderkitError as exc:
         if os.environ.get("RENDERKIT_RAISE_ERRORS"):
             raise
-        print(f"renderkit: {exc}" if "\n" not in str(exc) else str(exc), file=sys.stderr)
+        if isinstance(exc, ManifestError):
+            # One diagnostic per line with no prefix, so editors and CI problem matchers can parse them.
+            for diagnostic in exc.diagnostics:
+                print(diagnostic, file=sys.stderr)
+        else:
+            print(f"renderkit: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("renderkit: interrupted; rerun the same command to resume", file=sys.stderr)

@@ -41,9 +41,6 @@ def run_bad(project: Project, name: str, command: str, capsys: pytest.CaptureFix
     assert out == ""
     assert "Traceback" not in err
     assert snapshot(project.root) == before
-    if command == "build":
-        # build reaches ManifestError through the dispatcher, which prefixes a one-line error with "renderkit: ".
-        return [x.removeprefix("renderkit: ") for x in err.splitlines()]
     return err.splitlines()
 
 
