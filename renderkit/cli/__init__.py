@@ -34,13 +34,7 @@ def _parser(
         if wanted is not None and name != wanted:
             sub.add_parser(name, help=help_text)
             continue
-        try:
-            module = importlib.import_module(f"renderkit.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"renderkit.cli.{name}":
-                raise
-            sub.add_parser(name, help=f"{help_text} (not available in this build)")
-            continue
+        module = importlib.import_module(f"renderkit.cli.{name}")
         p = module.add_parser(sub, help_text)
         runners[name] = module.run
         p.set_defaults(command=name)
@@ -58,12 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    runner = runners.get(args.command)
-    if runner is None:
-        print(f"renderkit: {args.command}: not available in this build", file=sys.stderr)
-        return 2
     try:
-        return runner(args)
+        return runners[args.command](args)
     except RenderkitError as exc:
         if os.environ.get("RENDERKIT_RAISE_ERRORS"):
             raise
