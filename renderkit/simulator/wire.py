@@ -35,7 +35,7 @@ class Refusal(Exception):
         super().__init__(reply.status)
 
 
-def _chunks(reply: Reply) -> tuple[int, Iterable[bytes | memoryview]]:
+def _chunks(reply: Reply) -> tuple[int, Iterable[bytes]]:
     if reply.payload is None:
         data = json.dumps(reply.body, separators=(",", ":")).encode()
         return len(data), [data]
@@ -59,9 +59,9 @@ async def send_reply(send: Send, reply: Reply, *, cut: float | None = None, head
     )
     budget = length if cut is None else int(length * cut)
     for chunk in () if head else chunks:
-        piece = chunk[:budget]
+        piece = chunk if len(chunk) <= budget else chunk[:budget]
         if piece:
-            await send({"type": "http.response.body", "body": bytes(piece), "more_body": True})
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
         budget -= len(piece)
         if cut is not None and budget <= 0:
             return False
