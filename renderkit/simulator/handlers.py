@@ -106,6 +106,8 @@ async def derive(app: SimApp, ctx: Ctx, *, extend: bool) -> Reply:
         if not isinstance(ref_id, str) or not ref_id:
             raise InvalidRequest('video is required: a file or {"id": "video_..."}', param="video")
         src = app.find(ctx, ref_id, VIDEOS)
+        if app.state(src, ctx.config).status != "completed":
+            raise InvalidRequest(f"video {src.id} is not completed; only a completed video can be changed")
         width, height, seconds = src.request.width, src.request.height, src.request.seconds
         model, source = src.request.model, src.id
     if seconds + added > MAX_SECONDS:

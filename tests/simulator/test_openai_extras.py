@@ -46,7 +46,11 @@ def test_delete_waits_for_the_video_to_finish(simulator: Simulator, http: httpx.
 
 
 def test_edit_by_id_keeps_size_and_length(simulator: Simulator, http: httpx.Client) -> None:
+    simulator.configure(latency=5)
     source = http.post("/v1/videos", json={"prompt": "src", "size": "1280x720", "seconds": "8"}).json()
+    early = http.post("/v1/videos/edits", json={"prompt": "too soon", "video": {"id": source["id"]}})
+    assert early.status_code == 400
+    simulator.advance(5)
     edit = http.post("/v1/videos/edits", json={"prompt": "make it snow", "video": {"id": source["id"]}}).json()
     assert (edit["size"], edit["seconds"], edit["prompt"]) == ("1280x720", "8", "make it snow")
     assert simulator.ledger()["paid_seconds"] == 16
