@@ -84,12 +84,28 @@ def route(template: str) -> Callable[[Handler], Handler]:
     return register
 
 
-async def create(app: SimApp, ctx: Ctx, family: str) -> Reply:
-    """Any family's plain create."""
-    fields_, files = await _read_body(ctx.request)
-    req = parse_create(fields_, files, require_model=family != VIDEOS)
-    task = app.accept(ctx, req, family, paid=req.seconds, private=_flag(fields_.get("private")))
-    return app.task_reply(ctx, family, task, create=True)
+def _creator(family: str) -> Handler:
+    async def create(app: SimApp, ctx: Ctx) -> Reply:
+        fields_, files = await _read_body(ctx.request)
+        req = parse_create(fields_, files, require_model=family != VIDEOS)
+        task = app.accept(ctx, req, family, paid=req.seconds, private=_flag(fields_.get("private")))
+        return app.task_reply(ctx, family, task, create=True)
+
+    return create
+
+
+def _poller(family: str, param: str) -> Handler:
+    async def poll(app: SimApp, ctx: Ctx) -> Reply:
+        return app.task_reply(ctx, family, app.find(ctx, ctx.params[param], family), create=False)
+
+    return poll
+
+
+route(R.GENERATIONS_CREATE)(_creator(GENERATIONS))
+route(R.UNIFIED_CREATE)(_creator(UNIFIED))
+route(R.VIDEOS_CREATE)(_creator(VIDEOS))
+route(R.GENERATIONS_GET)(_poller(GENERATIONS, "task_id"))
+route(R.VIDEOS_GET)(_poller(VIDEOS, "video_id"))
 
 
 async def derive(app: SimApp, ctx: Ctx, *, extend: bool) -> Reply:
@@ -184,26 +200,6 @@ async def _read_body(request: Request) -> tuple[dict[str, object], dict[str, byt
     return doc, {}
 
 
-@route(R.GENERATIONS_CREATE)
-async def _generations_create(app: SimApp, ctx: Ctx) -> Reply:
-    return await create(app, ctx, GENERATIONS)
-
-
-@route(R.UNIFIED_CREATE)
-async def _unified_create(app: SimApp, ctx: Ctx) -> Reply:
-    return await create(app, ctx, UNIFIED)
-
-
-@route(R.VIDEOS_CREATE)
-async def _videos_create(app: SimApp, ctx: Ctx) -> Reply:
-    return await create(app, ctx, VIDEOS)
-
-
-@route(R.GENERATIONS_GET)
-async def _generations_get(app: SimApp, ctx: Ctx) -> Reply:
-    return app.task_reply(ctx, GENERATIONS, app.find(ctx, ctx.params["task_id"], GENERATIONS), create=False)
-
-
 @route(R.UNIFIED_QUERY)
 async def _unified_query(app: SimApp, ctx: Ctx) -> Reply:
     query = ctx.request.query_params
@@ -211,11 +207,6 @@ async def _unified_query(app: SimApp, ctx: Ctx) -> Reply:
     if not task_id:
         raise InvalidRequest("task_id is required: GET /v1/video/query?task_id=ID", param="task_id")
     return app.task_reply(ctx, UNIFIED, app.find(ctx, task_id, UNIFIED), create=False)
-
-
-@route(R.VIDEOS_GET)
-async def _videos_get(app: SimApp, ctx: Ctx) -> Reply:
-    return app.task_reply(ctx, VIDEOS, app.find(ctx, ctx.params["video_id"], VIDEOS), create=False)
 
 
 @route(R.VIDEOS_LIST)
