@@ -34,6 +34,12 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=1.0, metavar="SECONDS", help="create to completed")
     p.add_argument("--status-lag", type=float, default=0.0, metavar="SECONDS", help="answer NOT_START this long")
     p.add_argument("--ttl", type=float, default=3600.0, metavar="SECONDS", help="result lifetime after completion")
+    p.add_argument(
+        "--url-ttl",
+        type=float,
+        metavar="SECONDS",
+        help="hand out signed result URLs that expire this long after completion (the content route still serves)",
+    )
     p.add_argument("--rpm", type=int, metavar="N", help="creates per minute per key")
     p.add_argument("--rate-window", type=float, default=60.0, metavar="SECONDS", help="the window --rpm counts")
     p.add_argument("--max-in-flight", type=int, metavar="N", help="unfinished tasks per key")
@@ -65,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             latency=args.latency,
             status_lag=args.status_lag,
             ttl=args.ttl,
+            url_ttl=args.url_ttl,
             rpm=args.rpm,
             rate_window=args.rate_window,
             max_in_flight=args.max_in_flight,

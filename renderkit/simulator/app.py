@@ -254,6 +254,7 @@ class SimApp:
             created_wall=self.clock.wall(),
             latency=config.latency,
             ttl=config.ttl,
+            url_ttl=config.url_ttl,
             stamp=stamp,
             fps=config.fps,
             fail=fail,

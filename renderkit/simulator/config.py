@@ -15,10 +15,12 @@ class SimConfig:
     """How the simulator listens, answers and misbehaves; every duration is in wall-clock seconds.
 
     ``latency`` is create-to-completed; ``status_lag`` keeps a new task answering NOT_START/``unknown``;
-    ``ttl`` is how long results live after completion; ``rate_window`` is the length of the "minute" that
-    ``rpm`` counts over (shrink it in tests); ``models`` lists the models served (empty: any; a create for
-    another answers 503 ``model_not_found`` like the gateway's distributor); ``pad_to`` pads every MP4 to
-    that many bytes with a ``free`` box; ``seed`` makes renders, ids and rate-based faults repeatable.
+    ``ttl`` is how long results live after completion; with ``url_ttl`` set, result URLs are signed file URLs
+    (``/files/{id}.mp4?expires=``) that stop working that long after completion while the content route
+    still serves; ``rate_window`` is the length of the "minute" that ``rpm`` counts over (shrink it in
+    tests); ``models`` lists the models served (empty: any; a create for another answers 503
+    ``model_not_found`` like the gateway's distributor); ``pad_to`` pads every MP4 to that many bytes with a
+    ``free`` box; ``seed`` makes renders, ids and rate-based faults repeatable.
     """
 
     host: str = "127.0.0.1"
@@ -30,6 +32,7 @@ class SimConfig:
     latency: float = 1.0
     status_lag: float = 0.0
     ttl: float = 3600.0
+    url_ttl: float | None = None
     poll_after_ms: int | None = None
     rpm: int | None = None
     rate_window: float = 60.0
@@ -52,6 +55,8 @@ class SimConfig:
                 raise ValueError(f"{name} must be >= 0 seconds")
         if self.rate_window <= 0:
             raise ValueError("rate_window must be > 0 seconds")
+        if self.url_ttl is not None and self.url_ttl < 0:
+            raise ValueError("url_ttl must be >= 0 seconds (or unset)")
         for name in ("rpm", "max_in_flight", "poll_after_ms", "pad_to"):
             value = getattr(self, name)
             if value is not None and value < 1:

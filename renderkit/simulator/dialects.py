@@ -44,7 +44,9 @@ UPPER = {
 
 
 def content_url(base: str, task: Task) -> str:
-    """Where the finished video is served."""
+    """Where the finished video is served: the content route, or a signed file URL that expires."""
+    if task.url_ttl is not None:
+        return f"{base}/files/{task.id}.mp4?expires={int(task.created_wall + task.latency + task.url_ttl)}"
     return f"{base}/v1/videos/{task.id}/content"
 
 

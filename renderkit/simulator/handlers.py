@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import UploadFile
@@ -165,6 +165,20 @@ async def content(app: SimApp, ctx: Ctx) -> Reply:
         return Reply(200, headers=headers, payload=payload)
     headers["content-range"] = f"bytes {span[0]}-{span[1] - 1}/{size}"
     return Reply(206, headers=headers, payload=payload, span=span)
+
+
+@route(R.FILES)
+async def signed_file(app: SimApp, ctx: Ctx) -> Reply:
+    """A signed result URL, like a reseller's storage link: the video until ``expires``, then 403."""
+    video_id = ctx.params["file_id"].removesuffix(".mp4")
+    task = app.store.get(video_id, ctx.key)
+    expires = ctx.request.query_params.get("expires", "")
+    if task is None or not expires.isdigit():
+        raise Refusal(Reply(404, api_error("No such file", type_="invalid_request_error", code="not_found")))
+    now_wall = task.created_wall + (app.clock.monotonic() - task.created)
+    if now_wall > int(expires):
+        raise Refusal(Reply(403, api_error("Request has expired", type_="invalid_request_error", code="AccessDenied")))
+    return await content(app, replace(ctx, params={"video_id": video_id}))
 
 
 def _flag(value: object) -> bool:

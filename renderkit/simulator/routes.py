@@ -17,6 +17,7 @@ VIDEOS_EXTENSIONS = "POST /v1/videos/extensions"
 CHARACTERS_CREATE = "POST /v1/videos/characters"
 CHARACTERS_GET = "GET /v1/videos/characters/{character_id}"
 MODELS_LIST = "GET /v1/models"
+FILES = "GET /files/{file_id}"
 
 CREATES = frozenset({GENERATIONS_CREATE, UNIFIED_CREATE, VIDEOS_CREATE, VIDEOS_REMIX, VIDEOS_EDITS, VIDEOS_EXTENSIONS})
 GROUPS: dict[str, frozenset[str]] = {
@@ -28,5 +29,6 @@ GROUPS: dict[str, frozenset[str]] = {
     "remix": frozenset({VIDEOS_REMIX}),
     "characters": frozenset({CHARACTERS_CREATE, CHARACTERS_GET}),
     "models": frozenset({MODELS_LIST}),
+    "files": frozenset({FILES}),
 }
 ALL = frozenset().union(*GROUPS.values())

@@ -35,6 +35,7 @@ class Task:
     expire_now: bool = False
     remixed_from: str | None = None
     private: bool = False
+    url_ttl: float | None = None
 
 
 @dataclass(frozen=True)

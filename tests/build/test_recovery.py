@@ -182,3 +182,20 @@ def test_force_of_an_unknown_scene_is_a_usage_error(
     assert code == 2
     assert "nope" in err
     assert simulator.ledger()["requests"] == {}
+
+
+@pytest.mark.parametrize("dialect", ["openai", "envelope", "taskdto"])
+def test_expired_result_url_is_fetched_through_the_content_route(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str], dialect: str
+) -> None:
+    # Result URLs that are already expired when the task completes; the content route still serves.
+    simulator.configure(url_ttl=0.0, dialect=dialect)
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES[:1], kind="generations")})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == {"intro": "rendered"}
+    ledger = simulator.ledger()
+    assert ledger["creates"] == 1
+    assert ledger["responses"].get("403") == 1
+    assert ledger["requests"].get("GET /files/{file_id}") == 1
+    assert ledger["requests"].get("GET /v1/videos/{video_id}/content") == 1

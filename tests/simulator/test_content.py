@@ -152,3 +152,21 @@ def test_head_answers_the_length_without_a_body(simulator: Simulator, http: http
     assert head.headers["content-length"] == str(len(full.content))
     assert head.headers["etag"] == full.headers["etag"]
     assert simulator.ledger()["requests"]["HEAD /v1/videos/{video_id}/content"] == 1
+
+
+def test_signed_result_url_serves_until_it_expires(simulator: Simulator, http: httpx.Client) -> None:
+    simulator.configure(latency=1, url_ttl=60)
+    created = http.post("/v1/videos", json={"model": "sora-2", "prompt": "signed", "size": "1280x720"}).json()
+    simulator.advance(1)
+    url = http.get(f"/v1/video/generations/{created['id']}").json()["data"]["result_url"]
+    assert "/files/" in url
+    assert "expires=" in url
+    first = http.get(url)
+    assert first.status_code == 200
+    assert decode(first.content).frames > 0
+    simulator.advance(61)
+    gone = http.get(url)
+    assert gone.status_code == 403
+    assert gone.json()["error"]["message"] == "Request has expired"
+    assert http.get(f"/v1/videos/{created['id']}/content").content == first.content
+    assert http.get(url.split("?")[0]).status_code == 404

@@ -17,7 +17,7 @@ CREATE = {"prompt": "faulty"}
     ("spec", "kind", "routes", "when"),
     [
         ("create:503", "status", 6, (None, ())),
-        ("*:drop:0.25", "drop", 15, (0.25, ())),
+        ("*:drop:0.25", "drop", 16, (0.25, ())),
         ("POST /v1/videos:drop-after:@2", "drop-after", 1, (None, ((2, 2),))),
         ("content:truncate=0.3:@1,3-4,6-", "truncate", 1, (None, ((1, 1), (3, 4), (6, None)))),
         ("poll:slow=0.5", "slow", 3, (None, ())),
