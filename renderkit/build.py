@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from renderkit import storyboard
 from renderkit.cache import Record
 from renderkit.errors import InputError, RefusedError
 from renderkit.executor import Event, Executor, Job, Outcome, ProviderRuntime, ShotJob, image_input, shots
@@ -146,10 +145,10 @@ def _refuse_budget(todo: Sequence[PlanItem], manifest: Manifest, max_cost: float
         )
 
 
-def _job(item: PlanItem, manifest: Manifest) -> Job:
+def _job(item: PlanItem, upstream_key: str | None) -> Job:
+    """The executor's job for one planned scene; ``upstream_key`` is the key of the scene it builds on."""
     scene = item.scene
     image = scene.image
-    kind = manifest.providers[scene.provider].kind
     create = CreateRequest(
         model=scene.model,
         prompt=scene.prompt,
@@ -158,24 +157,24 @@ def _job(item: PlanItem, manifest: Manifest) -> Job:
         image=image_input(image.path, image.url, scene.size) if image else None,
         storyboard=shots([(s.prompt, s.seconds) for s in scene.storyboard]),
     )
-    shot_jobs: tuple[ShotJob, ...] = ()
-    if storyboard.emulated(scene, kind):
-        shot_jobs = tuple(
+    shot_jobs = (
+        tuple(
             ShotJob(
-                key=key,
-                request=request,
+                key=shot.key,
+                request=shot.request,
                 create=CreateRequest(
                     model=scene.model,
-                    prompt=shot.prompt,
+                    prompt=board.prompt,
                     size=scene.size,
-                    seconds=shot.seconds,
+                    seconds=board.seconds,
                     image=create.image if i == 0 else None,
                 ),
             )
-            for i, (shot, (key, request)) in enumerate(
-                zip(scene.storyboard, storyboard.shot_keys(scene, kind), strict=True)
-            )
+            for i, (board, shot) in enumerate(zip(scene.storyboard, item.shots, strict=True))
         )
+        if item.shots
+        else ()
+    )
     return Job(
         scene_id=scene.id,
         key=item.key,
@@ -185,6 +184,10 @@ def _job(item: PlanItem, manifest: Manifest) -> Job:
         remix_of=scene.remix_of,
         depends_on=item.depends_on,
         shots=shot_jobs,
+        continue_from=scene.continue_from,
+        extend_of=scene.extend_of,
+        upstream_key=upstream_key,
+        duration=scene.duration,
     )
 
 
@@ -320,7 +323,8 @@ class Build:
     def _execute(self, todo: Sequence[PlanItem], journal: Journal, keys: Mapping[str, str]) -> dict[str, Outcome]:
         import anyio
 
-        jobs = [_job(item, self.manifest) for item in todo]
+        keys_by_id = {item.scene.id: item.key for item in self.plan.items}
+        jobs = [_job(item, None if item.scene.upstream is None else keys_by_id[item.scene.upstream]) for item in todo]
         known = {}
         for item in self.plan.items:
             rec = self.state.record(item.key) if item.status == "cached" else None
@@ -435,7 +439,7 @@ class Build:
                         provider_kind=rec.provider_kind,
                         model=scene.model,
                         size=scene.size,
-                        seconds=scene.seconds,
+                        seconds=scene.duration,
                         task_id=rec.task_id,
                         file=_relative(self.output_path(scene), self.manifest.root),
                         sha256=rec.sha256,

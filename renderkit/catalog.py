@@ -27,6 +27,7 @@ class KindInfo:
     """What a provider kind can send besides a plain text-to-video request."""
 
     remix: bool
+    extend: bool
     storyboard: bool
     image_file: bool
     image_url: bool
@@ -69,7 +70,11 @@ def catalog() -> Catalog:
     }
     kinds = {
         name: KindInfo(
-            remix=k["remix"], storyboard=k["storyboard"], image_file=k["image_file"], image_url=k["image_url"]
+            remix=k["remix"],
+            extend=k["extend"],
+            storyboard=k["storyboard"],
+            image_file=k["image_file"],
+            image_url=k["image_url"],
         )
         for name, k in raw["kinds"].items()
     }

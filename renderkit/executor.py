@@ -1,10 +1,11 @@
 """Turn planned renders into cached blobs: create → poll → download, each paid create at most once.
 
 Every scene runs as one task in an anyio task group. Upstream scenes finish before their dependents
-start. A scene's provider slot (``--jobs`` and the provider's ``max_in_flight``) is held from create
-until the provider reports the task finished; downloads run under their own limiter. The journal gets
-the intent before each create and the task id the moment it returns, so a killed build resumes by
-polling instead of paying again.
+start: a remix or an extension then sends the upstream's task id, and a continuation starts from the last
+frame of the upstream's video (from this build or the cache). A scene's provider slot (``--jobs`` and the
+provider's ``max_in_flight``) is held from create until the provider reports the task finished; downloads
+run under their own limiter. The journal gets the intent before each create and the task id the moment it
+returns, so a killed build resumes by polling instead of paying again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,6 +80,15 @@ class Job:
     remix_of: str | None = None
     depends_on: tuple[str, ...] = ()
     shots: tuple[ShotJob, ...] = ()
+    continue_from: str | None = None
+    extend_of: str | None = None
+    upstream_key: str | None = None  # the render key of the scene named by remix_of, continue_from or extend_of
+    duration: int | None = None  # the video's length when it is not create.seconds (an extension's total)
+
+    @property
+    def length(self) -> int:
+        """How long the finished video is, in seconds."""
+        return self.create.seconds if self.duration is None else self.duration
 
 
 @dataclass
@@ -160,7 +170,7 @@ class Executor:
         self._fastest: dict[tuple[str, str, str, int, bool], float] = {}  # kind of render -> shortest create-to-done
 
     def upstream_task(self, scene_id: str) -> str | None:
-        """The task id of a scene finished earlier in this build (for remix)."""
+        """The task id of a scene finished earlier in this build (for remix and extend)."""
         outcome = self._outcomes.get(scene_id)
         return outcome.record.task_id if outcome and outcome.record else None
 
@@ -183,6 +193,8 @@ class Executor:
                     dep_outcome = self._outcomes.get(dep)
                     if dep_outcome is None or dep_outcome.record is None:
                         raise SceneFailed(f"upstream scene {dep!r} failed, so this scene was not rendered")
+            if job.continue_from is not None:
+                job = await self._continued(job, job.continue_from)
             if job.shots:
                 outcome.record = await self._storyboard(job, outcome)
             else:
@@ -196,6 +208,38 @@ class Executor:
         finally:
             self._outcomes[job.scene_id] = outcome
             self._done[job.scene_id].set()
+
+    async def _continued(self, job: Job, upstream: str) -> Job:
+        """The job with its first render starting from the last frame of ``upstream``'s video."""
+        done = self._outcomes.get(upstream)
+        frame = await anyio.to_thread.run_sync(self._last_frame, job, upstream, done.record if done else None)
+        image = ImageInput(data=frame, mime="image/png", filename=f"{upstream}-last-frame.png")
+        if job.shots:
+            first = job.shots[0]
+            shots = (replace(first, create=replace(first.create, image=image)), *job.shots[1:])
+            return replace(job, create=replace(job.create, image=image), shots=shots)
+        return replace(job, create=replace(job.create, image=image))
+
+    def _last_frame(self, job: Job, upstream: str, record: Record | None) -> bytes:
+        """PNG of the last frame of ``upstream``'s render (this build's, else the cache's), fitted to the job's size."""
+        import av
+
+        from renderkit.media import last_frame
+
+        if record is None and job.upstream_key is not None:
+            record = self.cache.get(job.upstream_key)
+        if record is None or not self.cache.has_blob(record.sha256, record.bytes):
+            raise SceneFailed(
+                f"the render of {upstream!r} is not in the cache, so its last frame cannot be taken; "
+                f"run `renderkit plan` to see why, then build {upstream!r} first"
+            )
+        try:
+            return last_frame(self.cache.blob_path(record.sha256), job.create.size)
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            raise SceneFailed(
+                f"cannot read the last frame of {upstream!r} ({exc}); run `renderkit verify`, "
+                f"then rerun with --force {upstream} if its render is damaged"
+            ) from None
 
     async def _storyboard(self, job: Job, outcome: Outcome) -> Record:
         """Render every shot that is not cached (concurrently), then stitch them into the scene's video."""
@@ -230,7 +274,7 @@ class Executor:
         part = self.cache.temp_path(f"{job.key}.stitch.mp4")
         try:
             stitch([self.cache.blob_path(r.sha256) for r in shots], part)
-            check_mp4(part, job.create.size, job.create.seconds)
+            check_mp4(part, job.create.size, job.length)
         except (Mp4Problem, ValueError, OSError) as exc:
             part.unlink(missing_ok=True)
             raise SceneFailed(f"stitching the shots failed: {exc}") from None
@@ -309,7 +353,7 @@ class Executor:
             and t.extra.get("prompt") in (None, req.prompt)
             and t.extra.get("model") in (None, req.model)
             and t.extra.get("size") in (None, req.size)
-            and str(t.extra.get("seconds", req.seconds)) == str(req.seconds)
+            and str(t.extra.get("seconds", job.length)) == str(job.length)
         ]
         if len(matches) > 1:
             ids = ", ".join(sorted(t.task_id for t in matches))
@@ -323,19 +367,25 @@ class Executor:
             return matches[0]
         return None
 
+    def _source_task(self, scene_id: str, what: str) -> str:
+        """The task id of the scene a remix or an extension is made from."""
+        source = self.upstream_task(scene_id) or self._known.get(scene_id)
+        if not source:
+            raise SceneFailed(f"{what} source {scene_id!r} has no task id; build it first")
+        return source
+
     async def _create(self, job: Job, rt: ProviderRuntime) -> TaskState:
         create = job.create
         if job.remix_of is not None:
-            source = self.upstream_task(job.remix_of) or self._known.get(job.remix_of)
-            if source is None:
-                raise SceneFailed(f"remix source {job.remix_of!r} has no task id; build it first")
             create = CreateRequest(
                 model=create.model,
                 prompt=create.prompt,
                 size=create.size,
                 seconds=create.seconds,
-                remix_of=source,
+                remix_of=self._source_task(job.remix_of, "remix"),
             )
+        elif job.extend_of is not None:
+            create = replace(create, extend_of=self._source_task(job.extend_of, "extension"))
         attempt = 0
         while True:
             await rt.creates.acquire()
@@ -379,7 +429,8 @@ class Executor:
         interval = rt.poll_interval or DEFAULT_POLL
         attempt = 0
         born = self._created_at.get(job.key)
-        kind = (job.provider, job.create.model, job.create.size, job.create.seconds, job.remix_of is not None)
+        derived = job.remix_of is not None or job.extend_of is not None
+        kind = (job.provider, job.create.model, job.create.size, job.create.seconds, derived)
         fastest = self._fastest.get(kind)
         started = sent = anyio.current_time()
         while state.status in ("queued", "running"):
@@ -436,7 +487,7 @@ class Executor:
                 continue
             sha256, size = sink.finish()
             try:
-                await anyio.to_thread.run_sync(check_mp4, part, job.create.size, job.create.seconds)
+                await anyio.to_thread.run_sync(check_mp4, part, job.create.size, job.length)
             except Mp4Problem as exc:
                 part.unlink(missing_ok=True)
                 if attempt == DOWNLOAD_ATTEMPTS - 1:

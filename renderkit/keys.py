@@ -1,8 +1,9 @@
 """Render keys: the sha256 of a scene's normalized request in RFC 8785 canonical JSON.
 
 The request holds everything that changes the rendered video and nothing else: provider kind, model, prompt,
-size, seconds, take, the input image's content hash (or URL), the upstream scene's key and the storyboard.
-Base URLs, API keys, provider names, output paths, scene order and YAML formatting stay out of it.
+size, seconds, take, the input image's content hash (or URL), the upstream scene's key (under the field that
+names it: remix_of, continue_from or extend_of) and the storyboard. Base URLs, API keys, provider names,
+output paths, scene order and YAML formatting stay out of it.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ KEY_VERSION = 1
 
 
 def scene_request(scene: Scene, kind: str, upstream_key: str | None) -> dict[str, object]:
-    """The normalized request of ``scene`` rendered by a provider of ``kind``."""
+    """The normalized request of ``scene`` rendered by a provider of ``kind``; ``upstream_key`` is its upstream's."""
     image: dict[str, object] | None = None
     if scene.image is not None:
         image = {"url": scene.image.url} if scene.image.url is not None else {"sha256": scene.image.sha256}
-    return {
+    request: dict[str, object] = {
         "key_version": KEY_VERSION,
         "kind": kind,
         "model": scene.model,
@@ -34,9 +35,15 @@ def scene_request(scene: Scene, kind: str, upstream_key: str | None) -> dict[str
         "seconds": scene.seconds,
         "take": scene.take,
         "image": image,
-        "remix_of": upstream_key,
+        "remix_of": upstream_key if scene.remix_of is not None else None,
         "storyboard": [{"prompt": s.prompt, "seconds": s.seconds} for s in scene.storyboard] or None,
     }
+    # Present only when set, so adding them left every other scene's key (and cached render) as it was.
+    if scene.continue_from is not None:
+        request["continue_from"] = upstream_key
+    if scene.extend_of is not None:
+        request["extend_of"] = upstream_key
+    return request
 
 
 def render_key(request: Mapping[str, object]) -> str:

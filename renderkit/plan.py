@@ -9,12 +9,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from renderkit import storyboard
 from renderkit.catalog import catalog
 from renderkit.gcpause import gc_paused
 from renderkit.keys import render_key, scene_request
 from renderkit.spec import Manifest, Scene
 
-__all__ = ["Plan", "PlanItem", "Previous", "State", "make_plan", "render_key"]
+__all__ = ["Plan", "PlanItem", "Previous", "ShotPlan", "State", "make_plan", "render_key"]
 
 Status = Literal["cached", "render", "blocked"]
 
@@ -40,8 +41,21 @@ class State(Protocol):
 
 
 @dataclass(frozen=True)
+class ShotPlan:
+    """One shot of a storyboard rendered shot by shot: its own key, and whether the cache already holds it."""
+
+    key: str
+    request: Mapping[str, object]
+    cached: bool
+    cost_usd: float | None
+
+
+@dataclass(frozen=True)
 class PlanItem:
-    """One scene's verdict; blocked scenes have keys too (keys come from requests, not outputs)."""
+    """One scene's verdict; blocked scenes have keys too (keys come from requests, not outputs).
+
+    ``shots`` is set on storyboards rendered shot by shot; their cost counts only the shots not cached.
+    """
 
     scene: Scene
     key: str
@@ -50,6 +64,7 @@ class PlanItem:
     reason: str
     cost_usd: float | None
     depends_on: tuple[str, ...]
+    shots: tuple[ShotPlan, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,12 +92,21 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
     prices = catalog()
     items: dict[str, PlanItem] = {}
     for scene in dependency_order(manifest.scenes):
-        upstream = items[scene.remix_of] if scene.remix_of is not None else None
+        upstream = items[scene.upstream] if scene.upstream is not None else None
+        upstream_key = None if upstream is None else upstream.key
         kind = manifest.providers[scene.provider].kind
-        request = scene_request(scene, kind, None if upstream is None else upstream.key)
+        request = scene_request(scene, kind, upstream_key)
         key = render_key(request)
         status, reason = _verdict(scene, key, request, upstream, state, force)
         cost = prices.cost(scene.model, scene.size, scene.seconds)
+        shots: tuple[ShotPlan, ...] = ()
+        if storyboard.emulated(scene, kind):
+            shots = tuple(
+                ShotPlan(k, r, state.cached(k), prices.cost(scene.model, scene.size, shot.seconds))
+                for shot, (k, r) in zip(scene.storyboard, storyboard.shot_keys(scene, kind, upstream_key), strict=True)
+            )
+            costs = [s.cost_usd for s in shots if not s.cached]
+            cost = None if None in costs else round(sum(c or 0.0 for c in costs), 6)
         items[scene.id] = PlanItem(
             scene=scene,
             key=key,
@@ -91,6 +115,7 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
             reason=reason,
             cost_usd=0.0 if status == "cached" else cost,
             depends_on=() if upstream is None else (upstream.scene.id,),
+            shots=shots,
         )
     ordered = tuple(items.values())
     paid = [i for i in ordered if i.status != "cached"]
@@ -113,7 +138,7 @@ def dependency_order(scenes: tuple[Scene, ...]) -> list[Scene]:
         while current is not None and current.id not in done:
             chain.append(current)
             done.add(current.id)
-            current = by_id[current.remix_of] if current.remix_of is not None else None
+            current = by_id[current.upstream] if current.upstream is not None else None
         out.extend(reversed(chain))
     return out
 
@@ -164,6 +189,12 @@ def _changes(
     ):
         if old.get(name) != request.get(name):
             out.append(what)
-    if upstream_changes and old.get("remix_of") != request.get("remix_of"):
-        out.append(f"upstream {scene.remix_of} changed" if scene.remix_of else "no longer a remix")
+    if upstream_changes:
+        for name, gone in (
+            ("remix_of", "no longer a remix"),
+            ("continue_from", "no longer a continuation"),
+            ("extend_of", "no longer an extension"),
+        ):
+            if old.get(name) != request.get(name):
+                out.append(f"upstream {scene.upstream} changed" if request.get(name) else gone)
     return out

@@ -1,7 +1,8 @@
 """Checks the schema cannot express, and the resolution of every scene to its final values.
 
-Runs on scenes the schema accepted: unique, file-safe ids; scene and provider references; remix cycles;
-model limits from the catalog; and what each provider kind can do (remix, storyboard, image input).
+Runs on scenes the schema accepted: unique, file-safe ids; scene and provider references; cycles through
+remix_of, continue_from and extend_of; model limits from the catalog; and what each provider kind can do
+(remix, extend, storyboard, image input).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from renderkit.spec import ImageRef, ProviderConfig, Scene, Shot
 from renderkit.wording import did_you_mean, or_list
 from renderkit.yamlload import PathKey
 
+# The fields that make a scene wait on another one; a scene has at most one of them.
+UPSTREAM = ("remix_of", "continue_from", "extend_of")
 # Defaults of these fields are filled into the scene itself, since they decide its shape and dependencies.
-_DEFAULTED = ("prompt", "remix_of", "storyboard")
+_DEFAULTED = ("prompt", *UPSTREAM, "storyboard")
+# A remix or an extension is made from its source's task, so it keeps the source's model, size and provider.
+_DERIVED = {"remix_of": "a remix", "extend_of": "an extension"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RESERVED = frozenset(
     ["con", "prn", "aux", "nul", "clock$", "conin$", "conout$"]
@@ -71,6 +76,7 @@ class SceneChecker:
         self._errors = 0
         self._defaulted: set[tuple[int, str]] = set()
         self._images: dict[str, tuple[ImageRef | None, str | None]] = {}
+        self._links: dict[int, str] = {}  # scene index -> the UPSTREAM field that names its upstream
 
     def _report(self, path: PathKey, message: str, code: str, *, warning: bool = False) -> None:
         self._errors += not warning
@@ -104,21 +110,24 @@ class SceneChecker:
                 parent = upstream.get(j)
                 source = None if parent is None else resolved.get(parent)
                 ok = j not in bad and (parent is None or source is not None)
-                resolved[j] = self._scene(j, raw[j], source) if ok else None
+                resolved[j] = self._scene(j, raw[j], source, self._links.get(j)) if ok else None
         return tuple(s for i in range(len(raw)) if (s := resolved[i]) is not None)
 
     def _view(self, i: int, scene: dict[str, Any]) -> dict[str, Any]:
-        """The scene with the defaults of prompt, remix_of and storyboard filled in where it has none."""
+        """The scene with the defaults of prompt, the UPSTREAM fields and storyboard filled in where it has none."""
         view = scene
         for name in _DEFAULTED:
             if name in scene or name not in self._defaults:
                 continue
-            if name == "remix_of" and (
-                self._defaults[name] == scene.get("id") or "storyboard" in scene or "image" in scene
+            if name in UPSTREAM and (
+                self._defaults[name] == scene.get("id")
+                or "image" in scene
+                or any(field in scene for field in UPSTREAM)
+                or (name in _DERIVED and "storyboard" in scene)
             ):
-                continue  # the source itself, and scenes with their own storyboard or image, are not remixes
-            if name == "storyboard" and "remix_of" in view:
-                continue  # a remix takes no storyboard
+                continue  # the upstream itself, and scenes with their own image, upstream or storyboard, keep theirs
+            if name == "storyboard" and any(field in view for field in _DERIVED):
+                continue  # a remix or an extension takes no storyboard
             if view is scene:
                 view = dict(scene)
             view[name] = self._defaults[name]
@@ -155,14 +164,20 @@ class SceneChecker:
     def _references(self, raw: list[dict[str, Any]], index: Mapping[str, int]) -> dict[int, int]:
         upstream: dict[int, int] = {}
         for i, scene in enumerate(raw):
-            ref = scene.get("remix_of") if isinstance(scene, dict) else None
-            if not isinstance(ref, str):
+            named = [f for f in UPSTREAM if isinstance(scene, dict) and isinstance(scene.get(f), str)]
+            if not named:
                 continue
+            for extra in named[1:]:
+                message = f"a scene builds on at most one other scene; remove {extra} or {named[0]}"
+                self._report(self._path(i, extra), message, "upstream-several")
+            field = named[0]
+            ref = scene[field]
             if ref in index:
                 upstream[i] = index[ref]
+                self._links[i] = field
             else:
                 hint = did_you_mean(ref, index) or "check the scene ids"
-                self._report(self._path(i, "remix_of"), f"no scene has the id {ref!r}; {hint}", "scene-ref")
+                self._report(self._path(i, field), f"no scene has the id {ref!r}; {hint}", "scene-ref")
         return upstream
 
     def _cycle(self, raw: list[dict[str, Any]], members: list[int]) -> None:
@@ -173,8 +188,13 @@ class SceneChecker:
         if len(ids) > 6:
             ids = [*ids[:5], f"... ({len(ids)} scenes)"]
         names = " -> ".join([*ids, str(raw[first]["id"])])
-        message = f"remix_of forms a cycle: {names}; a scene cannot remix its own output, so remove one remix_of"
-        self._report(self._path(first, "remix_of"), message, "scene-cycle")
+        fields = [f for f in UPSTREAM if f in {self._links[i] for i in members}]
+        verb = "forms" if len(fields) == 1 else "form"
+        message = (
+            f"{' and '.join(fields)} {verb} a cycle: {names}; a scene cannot build on its own output, "
+            f"so remove one {' or '.join(fields)}"
+        )
+        self._report(self._path(first, self._links[first]), message, "scene-cycle")
 
     def _field(self, i: int, scene: Mapping[str, Any], name: str) -> tuple[Any, PathKey]:
         if name in scene:
@@ -183,13 +203,15 @@ class SceneChecker:
             return self._defaults[name], ("defaults", name)
         return None, ("scenes", i, name)
 
-    def _scene(self, i: int, scene: Mapping[str, Any], source: Scene | None) -> Scene | None:
+    def _scene(self, i: int, scene: Mapping[str, Any], upstream: Scene | None, link: str | None) -> Scene | None:
         errors_before = self._errors
         here: PathKey = ("scenes", i)
         if "prompt" not in scene and "storyboard" not in scene:
             message = "needs a prompt or a storyboard (here or in defaults); add one"
             self._report(here, message, "prompt-missing")
             return None
+        # Only a remix or an extension is made from its upstream's task and inherits from it.
+        source = upstream if link in _DERIVED else None
         provider = self._provider(i, scene, source)
         model, model_path = self._inherit(i, scene, source, "model")
         model = model or self._catalog.default_model
@@ -206,7 +228,7 @@ class SceneChecker:
             self._report(model_path, message, "model-kind")
         shots = tuple(Shot(str(s["prompt"]).strip(), int(s["seconds"])) for s in scene.get("storyboard", ()))
         size = self._size(i, scene, source, info)
-        seconds = self._seconds(i, scene, source, info, shots, provider)
+        seconds = self._seconds(i, scene, source if link == "remix_of" else None, info, shots, provider)
         prompt = str(scene.get("prompt", "\n".join(s.prompt for s in shots))).strip()
         if not prompt and "prompt" in scene:
             self._report(self._path(i, "prompt"), "is blank; write what the video shows", "blank")
@@ -215,11 +237,16 @@ class SceneChecker:
                 self._report(
                     (*self._path(i, "storyboard"), n, "prompt"), "is blank; write what the shot shows", "blank"
                 )
-        image = self._image(i, scene, provider, source is not None)
+        image = self._image(i, scene, provider, link)
         self._capabilities(i, scene, provider)
         take, _ = self._field(i, scene, "take")
         if self._errors > errors_before or provider is None or size is None or seconds is None:
             return None
+        duration = seconds
+        if upstream is not None and link == "extend_of":
+            duration = upstream.duration + seconds
+        elif upstream is not None and link == "remix_of":
+            duration = upstream.duration
         return Scene(
             id=scene["id"],
             prompt=prompt,
@@ -232,20 +259,24 @@ class SceneChecker:
             storyboard=shots,
             take=None if take is None else str(take),
             line=self._reporter.at(here)[0],
+            continue_from=scene.get("continue_from"),
+            extend_of=scene.get("extend_of"),
+            duration=duration,
         )
 
     def _inherit(self, i: int, scene: Mapping[str, Any], source: Scene | None, name: str) -> tuple[Any, PathKey]:
-        """A field's value: the scene's own, else its remix source's, else the defaults'."""
+        """A field's value: the scene's own, else its remix or extension source's, else the defaults'."""
         if source is None:
             return self._field(i, scene, name)
+        link = self._links[i]
         inherited = getattr(source, name)
         if name in scene and scene[name] != inherited:
             message = (
-                f"a remix keeps the {name} of its source ({inherited} from {source.id!r}); "
+                f"{_DERIVED[link]} keeps the {name} of its source ({inherited} from {source.id!r}); "
                 f"remove {name} here or change it on {source.id!r}"
             )
             self._report(("scenes", i, name), message, "remix-field")
-        return inherited, ("scenes", i, name) if name in scene else self._path(i, "remix_of")
+        return inherited, ("scenes", i, name) if name in scene else self._path(i, link)
 
     def _provider(self, i: int, scene: Mapping[str, Any], source: Scene | None) -> ProviderConfig | None:
         name, path = self._inherit(i, scene, source, "provider")
@@ -329,10 +360,16 @@ class SceneChecker:
                 )
                 self._report((*self._path(i, "storyboard"), n, "seconds"), message, "seconds")
 
-    def _image(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None, remix: bool) -> ImageRef | None:
-        if remix:
+    def _image(
+        self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None, link: str | None
+    ) -> ImageRef | None:
+        if link == "continue_from":
+            self._continuity(i, scene, provider)
+            return None
+        if link in _DERIVED:
             if "image" in scene:
-                self._report(("scenes", i, "image"), "a remix takes no image; remove image or remix_of", "remix-image")
+                what = _DERIVED[link]
+                self._report(("scenes", i, "image"), f"{what} takes no image; remove image or {link}", "remix-image")
             return None
         value, path = self._field(i, scene, "image")
         if value is None:
@@ -356,15 +393,33 @@ class SceneChecker:
                 )
         return ref
 
+    def _continuity(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None) -> None:
+        """A scene that continues another sends that scene's last frame as an image file, and no image of its own."""
+        upstream = scene["continue_from"]
+        if "image" in scene:
+            message = (
+                f"a scene that continues from {upstream!r} starts from its last frame, so it takes no image; "
+                "remove image or continue_from"
+            )
+            self._report(("scenes", i, "image"), message, "continue-image")
+        if provider is not None and not self._catalog.kinds[provider.kind].image_file:
+            can = or_list(k for k, v in self._catalog.kinds.items() if v.image_file)
+            message = (
+                f"provider {provider.name!r} (kind {provider.kind}) takes image URLs only, and continue_from sends "
+                f"the last frame of {upstream!r} as an image file; use a provider of kind {can}"
+            )
+            self._report(self._path(i, "continue_from"), message, "continue-kind")
+
     def _capabilities(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None) -> None:
-        if "remix_of" in scene and "storyboard" in scene:
-            message = "a remix takes no storyboard; remove storyboard or remix_of"
-            self._report(("scenes", i, "storyboard"), message, "remix-storyboard")
+        for field, what in _DERIVED.items():
+            if field in scene and "storyboard" in scene:
+                message = f"{what} takes no storyboard; remove storyboard or {field}"
+                self._report(("scenes", i, "storyboard"), message, "remix-storyboard")
         if provider is None:
             return
         kind = self._catalog.kinds[provider.kind]
         # Every kind can render a storyboard: natively where the wire takes one, else shot by shot and stitched.
-        for field, what, verb in (("remix_of", "remix", "remix"),):
+        for field, what, verb in (("remix_of", "remix", "remix"), ("extend_of", "extend", "extend a video")):
             if field in scene and not getattr(kind, what):
                 can = or_list(k for k, v in self._catalog.kinds.items() if getattr(v, what))
                 message = f"provider {provider.name!r} (kind {provider.kind}) cannot {verb}; "

@@ -55,6 +55,14 @@ class Scene:
     storyboard: tuple[Shot, ...]
     take: str | None
     line: int
+    continue_from: str | None
+    extend_of: str | None
+    duration: int  # the output's length: seconds, except an extension's (source + seconds) and its remixes'
+
+    @property
+    def upstream(self) -> str | None:
+        """The scene this one waits for (remix_of, continue_from or extend_of; a scene has at most one)."""
+        return self.remix_of or self.continue_from or self.extend_of
 
 
 @dataclass(frozen=True)

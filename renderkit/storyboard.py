@@ -1,7 +1,8 @@
 """Storyboards on families without a native storyboard: one cached render per shot, stitched into one MP4.
 
 Each shot has its own render key, a function of that shot alone (plus the scene's model, size, take and, for
-the first shot, its image), so editing one shot re-renders only that shot.
+the first shot, its image or the key of the scene it continues from), so editing one shot re-renders only that
+shot.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ def emulated(scene: Scene, kind: str) -> bool:
     return bool(scene.storyboard) and not catalog().kinds[kind].storyboard
 
 
-def shot_request(scene: Scene, shot: Shot, index: int, kind: str) -> dict[str, object]:
-    """The normalized request of one shot rendered on its own."""
+def shot_request(scene: Scene, shot: Shot, index: int, kind: str, upstream_key: str | None) -> dict[str, object]:
+    """The normalized request of one shot rendered on its own; the first starts from the continued scene."""
     image: dict[str, object] | None = None
     if index == 0 and scene.image is not None:
         image = {"url": scene.image.url} if scene.image.url is not None else {"sha256": scene.image.sha256}
+    elif index == 0 and scene.continue_from is not None:
+        image = {"last_frame_of": upstream_key}
     return {
         "key_version": KEY_VERSION,
         "kind": kind,
@@ -34,10 +37,10 @@ def shot_request(scene: Scene, shot: Shot, index: int, kind: str) -> dict[str, o
     }
 
 
-def shot_keys(scene: Scene, kind: str) -> list[tuple[str, dict[str, object]]]:
-    """(key, request) of every shot, in order."""
+def shot_keys(scene: Scene, kind: str, upstream_key: str | None) -> list[tuple[str, dict[str, object]]]:
+    """(key, request) of every shot, in order; ``upstream_key`` is the key of the scene it continues from."""
     out = []
     for i, shot in enumerate(scene.storyboard):
-        request = shot_request(scene, shot, i, kind)
+        request = shot_request(scene, shot, i, kind, upstream_key)
         out.append((render_key(request), request))
     return out

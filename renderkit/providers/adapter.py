@@ -22,6 +22,7 @@ class HttpProvider(ABC):
     kind: str
     default_key_env: ClassVar[str | None]
     supports_remix: bool = False
+    supports_extend: bool = False
     supports_list: bool = False
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The provider protocol: create, poll, download, and optional list/remix.
+"""The provider protocol: create, poll, download, and optional list/remix/extend.
 
 Providers translate one wire family into these types and map every transport or HTTP failure into
 ``renderkit.errors.ProviderError`` (with ``retryable``, ``retry_after``, ``maybe_sent``). Retrying, rate
@@ -43,6 +43,7 @@ class CreateRequest:
     image: ImageInput | None = None
     remix_of: str | None = None
     storyboard: Sequence[Shot] = ()
+    extend_of: str | None = None  # a task id: continue that video by ``seconds`` more with ``prompt``
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Provider(Protocol):
 
     kind: str
     supports_remix: bool
+    supports_extend: bool
     supports_list: bool
 
     async def create(self, request: CreateRequest) -> TaskState:

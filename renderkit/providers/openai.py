@@ -12,19 +12,27 @@ PAGE = 100
 
 
 class OpenAIProvider(HttpProvider):
-    """``POST /v1/videos``, ``GET /v1/videos/{id}``, ``/content``, ``/remix`` and the list route."""
+    """``POST /v1/videos``, ``GET /v1/videos/{id}``, ``/content``, ``/remix``, ``/extensions`` and the list route."""
 
     kind = "openai"
     default_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
     supports_remix = True
+    supports_extend = True
     supports_list = True
 
     async def create(self, request: CreateRequest) -> TaskState:
-        """Start a render (or a remix of ``request.remix_of``); JSON, or multipart with a local image."""
+        """Start a render (or a remix of ``request.remix_of``, or an extension of ``request.extend_of``).
+
+        JSON, or multipart with a local image.
+        """
         if request.remix_of is not None:
             return await self._post_create(
                 f"/v1/videos/{segment(request.remix_of)}/remix", json_body={"prompt": request.prompt}
             )
+        if request.extend_of is not None:
+            # The answer's seconds is the whole extended video's length, not the seconds asked for here.
+            body = {"prompt": request.prompt, "seconds": str(request.seconds), "video": {"id": request.extend_of}}
+            return await self._post_create("/v1/videos/extensions", json_body=body)
         fields = openai_style_fields(request)
         image = request.image
         if image is not None and image.data is not None:
