@@ -1,13 +1,15 @@
 """renderkit build against its own simulator and against a script on the official ``openai`` SDK.
 
-Run: ``.venv/bin/python bench/build.py [--quick]`` (a full run takes about three minutes on two cores).
+Run: ``.venv/bin/python bench/build.py [--quick] [--only SECTION]`` (about three minutes on two cores;
+``--quick`` about one).
 
 Three measurements, each printed as ratios taken in this one run (PRODUCT.md section 8):
 
 1. Cold build: N scenes (200; 100 with ``--quick``) on the simulator with a create-rate limit and an in-flight
    cap. renderkit's makespan over the lower bound max(N/rate, ceil(N/cap) * latency), requests per render,
    and the same for ``bench/peer_openai_sdk.py`` (asyncio, a semaphore at the same cap, ``create_and_poll`` +
-   ``download_content``) against the same simulator settings, the ledger reset in between.
+   ``download_content``) against the same simulator settings, the ledger reset in between. Then the same
+   with half the rate and twice the cap, so the rate binds instead of the cap (a diagnostic variant).
 2. No-op rebuild of 1,000 cached scenes (300 with ``--quick``), best of five, against the bare
    ``python -c "import renderkit"``; and against DVC's no-op ``dvc repro`` of 1,000 stages, a reference figure
    from PRODUCT.md unless ``dvc`` is importable here.
@@ -66,7 +68,7 @@ class Settings:
 
 
 FULL = Settings(scenes=200, rate=20.0, cap=20, latency=2.0, noop_scenes=1000, download_bytes=GIB, repeats=5)
-QUICK = Settings(scenes=100, rate=20.0, cap=20, latency=1.0, noop_scenes=300, download_bytes=256 * MIB, repeats=3)
+QUICK = Settings(scenes=100, rate=20.0, cap=20, latency=2.0, noop_scenes=300, download_bytes=256 * MIB, repeats=3)
 
 
 @dataclass(frozen=True)
@@ -248,14 +250,29 @@ def scratch(prefix: str) -> Iterator[Path]:
 
 
 def cold_build(settings: Settings) -> None:
-    """renderkit and the SDK peer, N scenes each, same simulator limits, ledgers reset in between."""
+    """The issue's scenario (the in-flight cap binds), then a diagnostic variant where the create rate binds."""
     n, rate, cap, latency = settings.scenes, settings.rate, settings.cap, settings.latency
+    cold_scenario(n, rate, cap, latency, "")
+    cold_scenario(n, rate / 2, cap * 2, latency, ", diagnostic variant where the rate binds")
+
+
+def routes(ledger: Mapping[str, Any], n: int) -> str:
+    """Requests per render by route, short names."""
+    short = {"POST /v1/videos": "create", "GET /v1/videos/{video_id}": "poll"}
+    parts = [f"{short.get(r, r.rsplit('/', 1)[-1])} {c / n:.2f}" for r, c in sorted(ledger["requests"].items())]
+    return ", ".join(parts)
+
+
+def cold_scenario(n: int, rate: float, cap: int, latency: float, label: str) -> None:
+    """renderkit and the SDK peer, N scenes each, same simulator limits, the ledger reset in between."""
     bound = max(n / rate, math.ceil(n / cap) * latency)
     # The simulator counts rpm over a "minute" of rate_window seconds: rpm creates per second here.
     limits = {"latency": latency, "rpm": int(rate), "rate_window": 1.0, "max_in_flight": cap}
-    print(f"== cold build: {n} scenes, create rate {rate:g}/s, in-flight cap {cap}, latency {latency:g}s ==")
-    print(f"lower bound max(N/rate, ceil(N/cap)*latency) = max({n / rate:.1f}, {math.ceil(n / cap) * latency:.1f})")
-    print(f"  = {bound:.1f}s")
+    print(f"\n== cold build: {n} scenes, create rate {rate:g}/s, in-flight cap {cap}, latency {latency:g}s{label} ==")
+    print(
+        f"lower bound max(N/rate, ceil(N/cap)*latency) = max({n / rate:.1f}, {math.ceil(n / cap) * latency:.1f}) "
+        f"= {bound:.1f}s"
+    )
     # fps=1 keeps the simulator's encodes (done on download) cheap, so they do not bound the makespan.
     with SimProcess("--fps", "1") as sim, scratch("rk-bench-cold-") as tmp:
         sim.setup(**limits)
@@ -274,25 +291,29 @@ def cold_build(settings: Settings) -> None:
         peer_result = json.loads(peer.stdout.strip().splitlines()[-1])
 
     ours_req, peer_req = requests_of(ours_ledger) / n, requests_of(peer_ledger) / n
-    span_ratio = ours.seconds / bound
-    print(f"{'':28}{'makespan':>10}{'/bound':>8}{'requests/render':>17}{'429s':>6}{'creates':>9}{'failed':>8}")
+    print(
+        f"{'':18}{'makespan':>10}{'/bound':>8}{'req/render':>12}{'429s':>6}{'failed':>8}   requests per render by route"
+    )
     for name, child, ledger, req, failed in (
         ("renderkit build", ours, ours_ledger, ours_req, 0),
         ("openai SDK peer", peer, peer_ledger, peer_req, peer_result["failed"]),
     ):
         print(
-            f"{name:28}{child.seconds:>9.2f}s{child.seconds / bound:>8.3f}{req:>17.2f}"
-            f"{refused_429(ledger):>6}{ledger['creates']:>9}{failed:>8}"
+            f"{name:18}{child.seconds:>9.2f}s{child.seconds / bound:>8.3f}{req:>12.2f}"
+            f"{refused_429(ledger):>6}{failed:>8}   {routes(ledger, n)}"
         )
-    print(f"  (wall time of each command from spawn to exit; the peer's own timer says {peer_result['seconds']:.2f}s)")
-    for route, count in sorted(ours_ledger["requests"].items()):
-        print(f"  renderkit  {route:38} {count / n:6.2f}/render")
-    for route, count in sorted(peer_ledger["requests"].items()):
-        print(f"  SDK peer   {route:38} {count / n:6.2f}/render")
+    print(f"  (wall time of each command, spawn to exit; the peer's own timer says {peer_result['seconds']:.2f}s)")
+    span_ratio = ours.seconds / bound
     span_vs_peer = ours.seconds / peer.seconds
     req_vs_peer = ours_req / peer_req
     judge("makespan / bound", f"{span_ratio:.3f}", "<= 1.15", span_ratio <= 1.15, "(PRODUCT.md says <= 1.10)")
-    judge("makespan vs SDK peer", f"{span_vs_peer:.3f}x", "<= 0.80", span_vs_peer <= 0.8)
+    judge(
+        "makespan vs SDK peer",
+        f"{span_vs_peer:.3f}x",
+        "<= 0.80",
+        span_vs_peer <= 0.8,
+        f"(a client exactly at the bound would score {bound / peer.seconds:.3f}x)",
+    )
     judge("requests vs SDK peer", f"{req_vs_peer:.3f}x", "<= 0.50", req_vs_peer <= 0.5)
 
 
@@ -361,14 +382,14 @@ def download(settings: Settings) -> None:
         sdk_result = json.loads(sdk.stdout.strip().splitlines()[-1])
         if sdk_result["bytes"] != size:
             raise SystemExit(f"bench: the SDK wrote {sdk_result['bytes']} bytes, expected {size}")
-    print(f"{'':52}{'peak RSS':>12}{'wall':>10}")
+    print(f"{'':56}{'peak RSS':>12}{'wall':>10}")
     rows = (
         ("renderkit build, unpadded video (baseline)", base),
         (f"renderkit build, {label} (create+poll+download+check)", ours),
         (f"SDK download_content + write_to_file, {label}", sdk),
     )
     for name, child in rows:
-        print(f"{name:52}{child.peak_rss / MIB:>8.1f} MiB{child.seconds:>9.2f}s")
+        print(f"{name:56}{child.peak_rss / MIB:>8.1f} MiB{child.seconds:>9.2f}s")
     print(f"  (the SDK's own timer, download and write only: {sdk_result['seconds']:.2f}s)")
     extra = (ours.peak_rss - base.peak_rss) / MIB
     judge(
