@@ -98,7 +98,8 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
         request = scene_request(scene, kind, upstream_key)
         key = render_key(request)
         status, reason = _verdict(scene, key, request, upstream, state, force)
-        cost = prices.cost(scene.model, scene.size, scene.seconds)
+        # An extension pays for the seconds it adds; a remix of one for the whole video it remakes.
+        cost = prices.cost(scene.model, scene.size, scene.seconds if scene.extend_of else scene.duration)
         shots: tuple[ShotPlan, ...] = ()
         if storyboard.emulated(scene, kind):
             shots = tuple(

@@ -49,11 +49,31 @@ def _money(cost: float | None) -> str:
     return "?" if cost is None else f"${cost:.2f}"
 
 
+def _waits_on(item: PlanItem) -> str:
+    """The scene this one builds on and how (the manifest field), or "-"."""
+    scene = item.scene
+    if scene.upstream is None:
+        return "-"
+    field = "remix_of" if scene.remix_of else "continue_from" if scene.continue_from else "extend_of"
+    return f"{scene.upstream} ({field})"
+
+
+def _reason(item: PlanItem) -> str:
+    """The plan's reason, and for a storyboard rendered shot by shot, how many of its shots render."""
+    rendering = sum(not s.cached for s in item.shots)
+    if not item.shots or item.status == "cached":
+        return item.reason
+    return f"{item.reason}; {rendering} of {len(item.shots)} shots render, {len(item.shots) - rendering} cached"
+
+
 def _table(plan: Plan) -> str:
-    rows = [("STATUS", "SCENE", "COST", "REASON")]
-    rows += [(i.status, i.scene.id, _money(i.cost_usd) if i.status != "cached" else "-", i.reason) for i in plan.items]
-    widths = [max(len(r[c]) for r in rows) for c in range(3)]
-    lines = ["  ".join(r[c].ljust(widths[c]) for c in range(3)) + "  " + r[3] for r in rows]
+    rows = [("STATUS", "SCENE", "WAITS ON", "COST", "REASON")]
+    rows += [
+        (i.status, i.scene.id, _waits_on(i), _money(i.cost_usd) if i.status != "cached" else "-", _reason(i))
+        for i in plan.items
+    ]
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    lines = ["  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4] for r in rows]
     paying = plan.to_render
     summary = (
         f"{len(paying)} to render, {len(plan.items) - len(paying)} cached; estimated cost {_money(plan.total_cost_usd)}"
@@ -94,4 +114,9 @@ def _scene(plan: Plan, item: PlanItem, state: BuildState) -> dict[str, object]:
         "sha256": None if record is None else record.sha256,
         "bytes": None if record is None else record.bytes,
         "cost_usd": item.cost_usd,
+        "depends_on": list(item.depends_on),
+        "shots": [
+            {"key": s.key, "status": "cached" if s.cached else "render", "cost_usd": s.cost_usd} for s in item.shots
+        ]
+        or None,
     }

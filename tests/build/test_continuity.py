@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from renderkit.catalog import catalog
 from renderkit.cli import main
 from renderkit.simulator import Simulator
 from tests.build.helpers import KEY, build, manifest_text, statuses
@@ -121,21 +123,6 @@ def test_editing_the_last_scene_pays_one_create_and_starts_from_the_cached_upstr
     assert diff(c_first, b_last, B_LINES) < 4
 
 
-def test_a_native_storyboard_starts_from_the_upstream_frame(
-    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
-) -> None:
-    text = chain(simulator).replace('    prompt: "Night falls"\n', "    storyboard:\n")
-    text += "      - {prompt: Night falls, seconds: 4}\n      - {prompt: Stars come out, seconds: 4}\n"
-    project.gen({"renderkit.yaml": text.replace("  seconds: 4\n", ""), "green.png": png(GREEN)})
-    code, report, err = build(project, capsys)
-    assert code == 0, err
-    assert statuses(report)["c"] == "rendered"
-    assert simulator.ledger()["creates"] == 3
-    _, b_last = frames(project.path("renders/b.mp4"))
-    c_first, _ = frames(project.path("renders/c.mp4"))
-    assert diff(c_first, b_last, B_LINES) < 4
-
-
 def test_continuity_on_a_family_that_takes_image_urls_only_fails_at_validate_time(
     simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -146,3 +133,39 @@ def test_continuity_on_a_family_that_takes_image_urls_only_fails_at_validate_tim
     assert "renderkit.yaml:17:20: scenes[1].continue_from: provider 'main' (kind unified) takes image URLs" in err
     assert project.files() == {"renderkit.yaml"}
     assert simulator.ledger()["requests"] == {}
+
+
+@pytest.mark.parametrize(("native", "creates", "shots"), [(True, 3, None), (False, 4, ["render", "cached"])])
+def test_a_storyboard_starts_its_first_shot_from_the_upstream_frame(
+    simulator: Simulator,
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    native: bool,
+    creates: int,
+    shots: list[str] | None,
+) -> None:
+    if not native:
+        # No shipped kind both takes image files and lacks a native storyboard, so make the simulator kind one.
+        kinds = catalog().kinds
+        monkeypatch.setitem(kinds, "simulator", replace(kinds["simulator"], storyboard=False))
+    text = chain(simulator).replace('    prompt: "Night falls"\n', "    storyboard:\n").replace("  seconds: 4\n", "")
+    text += "      - {prompt: Night falls, seconds: 4}\n      - {prompt: Stars come out, seconds: 4}\n"
+    project.gen({"renderkit.yaml": text, "green.png": png(GREEN)})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report)["c"] == "rendered"
+    assert simulator.ledger()["creates"] == creates
+    _, b_last = frames(project.path("renders/b.mp4"))
+    c_first, _ = frames(project.path("renders/c.mp4"))
+    assert diff(c_first, b_last, B_LINES) < 4
+    # A new B changes the frame C starts from: shot by shot, only the first shot renders again.
+    project.gen({"renderkit.yaml": text.replace("one by one", "two by two")})
+    assert main(["plan", str(project.path("renderkit.yaml")), "--json"]) == 0
+    c = json.loads(capsys.readouterr().out)["scenes"][2]
+    assert (c["id"], c["status"]) == ("c", "blocked")
+    assert (c["shots"] and [s["status"] for s in c["shots"]]) == shots
+    before = simulator.ledger()["creates"]
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert simulator.ledger()["creates"] == before + 2

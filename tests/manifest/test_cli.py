@@ -47,7 +47,20 @@ def test_plan_json_lists_every_scene_and_writes_nothing(here: Project, capsys: p
         ("odd", "render", "new scene"),
     ]
     first = doc["scenes"][0]
-    assert set(first) == {"id", "key", "status", "reason", "task_id", "file", "sha256", "bytes", "cost_usd"}
+    assert set(first) == {
+        "id",
+        "key",
+        "status",
+        "reason",
+        "task_id",
+        "file",
+        "sha256",
+        "bytes",
+        "cost_usd",
+        "depends_on",
+        "shots",
+    }
+    assert (doc["scenes"][1]["depends_on"], first["depends_on"], first["shots"]) == (["skyline"], [], None)
     assert (first["file"], first["cost_usd"], len(first["key"])) == ("renders/skyline.mp4", 0.4, 64)
     assert doc["scenes"][2]["cost_usd"] is None
     assert doc["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": 0.8}
@@ -97,5 +110,7 @@ def test_plan_json_reads_cached_renders_from_the_real_cache(here: Project, capsy
         "sha256": digest,
         "bytes": len(video),
         "cost_usd": 0.0,
+        "depends_on": [],
+        "shots": None,
     }
     assert (scenes[1]["status"], scenes[1]["reason"], scenes[1]["task_id"]) == ("render", "new scene", None)

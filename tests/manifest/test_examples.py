@@ -21,7 +21,7 @@ def test_example_is_valid_and_names_the_schema(path: Path) -> None:
     assert load_manifest(path).warnings == ()
 
 
-def test_examples_cover_every_family_storyboard_and_image_input() -> None:
+def test_examples_cover_every_family_storyboard_image_input_continuity_and_extension() -> None:
     manifests = {p.stem: load_manifest(p) for p in FILES}
     kinds = {p.kind for m in manifests.values() for p in m.providers.values()}
     assert kinds == {"openai", "generations", "unified", "simulator"}
@@ -33,6 +33,8 @@ def test_examples_cover_every_family_storyboard_and_image_input() -> None:
     assert any(s.storyboard for s in scenes)
     assert any(s.image is not None and s.image.sha256 is not None for s in scenes)
     assert any(s.model.startswith("veo-") for s in scenes)
+    assert any(s.continue_from for s in scenes)
+    assert any(s.extend_of for s in scenes)
 
 
 def test_example_images_are_small() -> None:
