@@ -91,6 +91,10 @@ def run_child(argv: Sequence[str], *, env: Mapping[str, str] | None = None, time
         killer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C: do not leave the child running
+            proc.kill()
+            proc.wait()
+            raise
         finally:
             killer.cancel()
         seconds = time.perf_counter() - start
