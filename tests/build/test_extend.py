@@ -68,6 +68,20 @@ def test_editing_the_source_re_renders_the_extension(
     assert simulator.ledger()["creates"] == before + 2
 
 
+def test_a_lost_extension_answer_is_found_through_the_list_route(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The listed task says 12 seconds (the extended total), not the 8 the extension asked for.
+    simulator.add_fault("POST /v1/videos/extensions:drop-after:@1")
+    project.gen({"renderkit.yaml": extension(simulator, "openai")})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == {"harbour": "rendered", "sea": "rendered"}
+    assert "recovered task" in err
+    assert simulator.ledger()["creates"] == 2
+    check_mp4(project.path("renders/sea.mp4"), "1280x720", 12)
+
+
 @pytest.mark.parametrize("kind", ["generations", "unified"])
 def test_extension_on_a_family_without_the_route_fails_at_validate_time(
     simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str], kind: str

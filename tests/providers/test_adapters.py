@@ -154,8 +154,21 @@ async def test_openai_remix_posts_only_the_prompt(recorder) -> None:
     assert json_of(sent) == {"prompt": "now at night"}
 
 
+@pytest.mark.anyio
+async def test_openai_extend_posts_the_prompt_the_added_seconds_and_the_source_id(recorder) -> None:
+    rec, client = recorder
+    await provider("openai", client).create(
+        CreateRequest(model="sora-2", prompt="and on", size="1280x720", seconds=4, extend_of="video_9")
+    )
+    sent = rec.requests[0]
+    assert sent.url.path == "/v1/videos/extensions"
+    assert json_of(sent) == {"prompt": "and on", "seconds": "4", "video": {"id": "video_9"}}
+
+
 REFUSED = [
     ("generations", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, remix_of="t")),
+    ("generations", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, extend_of="t")),
+    ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, extend_of="t")),
     ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, remix_of="t")),
     ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, storyboard=(Shot("a", 4),))),
     ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, image=ImageInput(data=b"x"))),
