@@ -143,26 +143,28 @@ async def test_openai_image_url_and_storyboard_are_native_fields(recorder) -> No
     assert body["storyboard"] == [{"prompt": "dawn", "duration": 4}, {"prompt": "deer", "duration": 4}]
 
 
-@pytest.mark.anyio
-async def test_openai_remix_posts_only_the_prompt(recorder) -> None:
-    rec, client = recorder
-    await provider("openai", client).create(
-        CreateRequest(model="sora-2", prompt="now at night", size="1280x720", seconds=8, remix_of="video_9")
-    )
-    sent = rec.requests[0]
-    assert sent.url.path == "/v1/videos/video_9/remix"
-    assert json_of(sent) == {"prompt": "now at night"}
+DERIVED = [
+    (
+        CreateRequest(model="sora-2", prompt="now at night", size="1280x720", seconds=8, remix_of="video_9"),
+        "/v1/videos/video_9/remix",
+        {"prompt": "now at night"},
+    ),
+    (
+        CreateRequest(model="sora-2", prompt="and on", size="1280x720", seconds=4, extend_of="video_9"),
+        "/v1/videos/extensions",
+        {"prompt": "and on", "seconds": "4", "video": {"id": "video_9"}},
+    ),
+]
 
 
 @pytest.mark.anyio
-async def test_openai_extend_posts_the_prompt_the_added_seconds_and_the_source_id(recorder) -> None:
+@pytest.mark.parametrize(("request_", "path", "body"), DERIVED, ids=["remix", "extend"])
+async def test_openai_remix_and_extend_post_json_naming_the_source(recorder, request_, path, body) -> None:
     rec, client = recorder
-    await provider("openai", client).create(
-        CreateRequest(model="sora-2", prompt="and on", size="1280x720", seconds=4, extend_of="video_9")
-    )
+    await provider("openai", client).create(request_)
     sent = rec.requests[0]
-    assert sent.url.path == "/v1/videos/extensions"
-    assert json_of(sent) == {"prompt": "and on", "seconds": "4", "video": {"id": "video_9"}}
+    assert sent.url.path == path
+    assert json_of(sent) == body
 
 
 REFUSED = [
