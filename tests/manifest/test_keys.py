@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import rfc8785
 import yaml
 from hypothesis import assume, given, settings
@@ -115,6 +116,16 @@ def test_remix_key_follows_its_upstream() -> None:
     one, two = keys_of(text_.replace("PROMPT", "a city")), keys_of(text_.replace("PROMPT", "a town"))
     assert one["day"] != two["day"]
     assert one["night"] != two["night"]
+
+
+@pytest.mark.parametrize("field", ["continue_from", "extend_of"])
+def test_continuation_and_extension_keys_follow_their_upstream(field: str) -> None:
+    text_ = f"version: 1\nscenes:\n  - {{id: a, prompt: PROMPT}}\n  - {{id: b, {field}: a, prompt: next}}\n"
+    one, two = keys_of(text_.replace("PROMPT", "a city")), keys_of(text_.replace("PROMPT", "a town"))
+    assert one["b"] != two["b"]
+    remix = keys_of(text_.replace("PROMPT", "a city").replace(field, "remix_of"))
+    assert remix["a"] == one["a"]
+    assert remix["b"] != one["b"], "the key says how the scene builds on its upstream"
 
 
 def test_key_format_is_pinned() -> None:

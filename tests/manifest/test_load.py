@@ -166,6 +166,47 @@ scenes:
     assert (board.storyboard, board.remix_of) == ((Shot("Fog rolls in", 4),), None)
 
 
+def test_a_default_continue_from_skips_its_upstream_and_scenes_with_an_image_or_upstream(project: Project) -> None:
+    project.gen(
+        {
+            "ok.png": PNG,
+            "renderkit.yaml": """version: 1
+defaults:
+  continue_from: intro
+  image: ok.png
+scenes:
+  - {id: intro, prompt: A harbour}
+  - {id: boats, prompt: Boats leave}
+  - {id: still, prompt: A still, image: ok.png}
+  - {id: night, prompt: Night, remix_of: intro}
+""",
+        }
+    )
+    intro, boats, still, night = load_manifest(project.path("renderkit.yaml")).scenes
+    assert (intro.continue_from, intro.image is not None) == (None, True)
+    assert (boats.continue_from, boats.image) == ("intro", None)
+    assert (still.continue_from, still.image is not None) == (None, True)
+    assert (night.continue_from, night.remix_of) == (None, "intro")
+
+
+def test_an_extension_lasts_its_source_plus_its_seconds(project: Project) -> None:
+    project.gen(
+        {
+            "renderkit.yaml": """version: 1
+defaults: {size: 1280x720}
+scenes:
+  - {id: a, prompt: A harbour, seconds: 8}
+  - {id: b, extend_of: a, prompt: Boats leave, seconds: 4}
+  - {id: c, extend_of: b, prompt: Open sea, seconds: 12}
+  - {id: d, remix_of: c, prompt: At night}
+"""
+        }
+    )
+    a, b, c, d = load_manifest(project.path("renderkit.yaml")).scenes
+    assert [(s.seconds, s.duration) for s in (a, b, c, d)] == [(8, 8), (4, 12), (12, 24), (12, 24)]
+    assert (c.size, c.model, d.size) == ("1280x720", "sora-2", "1280x720")
+
+
 def test_a_default_storyboard_applies_to_scenes_that_are_not_remixes(project: Project) -> None:
     project.gen(
         {
