@@ -8,6 +8,7 @@ reported as a miss. Output stat records (size, mtime, inode) let a no-op build t
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from renderkit.errors import CacheError
 from renderkit.fsutil import fsync_dir
 
 CHUNK = 1 << 20
+_FICLONE = 0x40049409  # Linux ioctl: reflink one file into another (btrfs, xfs, ...)
 _RECORD = "rec:"
 _OUTPUT = "out:"
 
@@ -75,6 +77,23 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _clone(src: Path, dest: Path) -> None:
+    """Copy ``src`` to a new file ``dest``, fsynced: a copy-on-write clone where the filesystem has one.
+
+    Never a hard link: an editor that saves an output in place would silently corrupt the paid blob.
+    """
+    with src.open("rb") as fin, dest.open("wb") as fout:
+        try:
+            fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
+            cloned = True
+        except OSError:
+            cloned = False
+    if not cloned:
+        shutil.copyfile(src, dest)  # the kernel copies (sendfile) without passing the bytes through Python
+    with dest.open("rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 class Cache:
@@ -173,28 +192,27 @@ class Cache:
         self.tmp.mkdir(parents=True, exist_ok=True)
         return self.tmp / name
 
-    def materialize(self, record: Record, dest: Path) -> bool:
-        """Copy a blob to ``dest`` atomically, re-hashing it; False (blob dropped) if it is corrupt."""
+    def materialize(self, record: Record, dest: Path, *, verify: bool = True) -> bool:
+        """Copy a blob to ``dest`` atomically; False (blob dropped) if it is missing or corrupt.
+
+        ``verify`` re-hashes the blob first: every reuse does; a blob stored moments ago by this build was
+        hashed while it downloaded and is not read twice.
+        """
         src = self.blob_path(record.sha256)
-        tmp = dest.parent / f".{dest.name}.renderkit-tmp"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        try:
-            with src.open("rb") as fin, tmp.open("wb") as fout:
-                while chunk := fin.read(CHUNK):
-                    digest.update(chunk)
-                    fout.write(chunk)
-                fout.flush()
-                os.fsync(fout.fileno())
-        except FileNotFoundError:
-            tmp.unlink(missing_ok=True)
+        if not src.is_file():
             self.problems.append(f"blob {record.sha256[:12]} is missing from the cache")
             return False
-        if digest.hexdigest() != record.sha256:
-            tmp.unlink(missing_ok=True)
+        if verify and sha256_file(src) != record.sha256:
             self.drop_blob(record.sha256)
             self.problems.append(f"blob {record.sha256[:12]} was corrupt and has been dropped")
             return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".{dest.name}.renderkit-tmp"
+        try:
+            _clone(src, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, dest)
         fsync_dir(dest.parent)
         self.record_output(dest, record.sha256)
