@@ -19,7 +19,6 @@ def check_mp4(path: Path, size: str, seconds: int) -> None:
             if not container.streams.video:
                 raise Mp4Problem("no video stream")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
             frames = 0
             last = 0.0
             for frame in container.decode(stream):
