@@ -102,6 +102,17 @@ def test_editing_the_first_scene_re_renders_the_chain(
     assert simulator.ledger()["creates"] == before + 3
 
 
+def test_forcing_the_first_scene_leaves_the_scenes_after_it_cached(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": chain(simulator), "green.png": png(GREEN)})
+    assert build(project, capsys)[0] == 0
+    code, report, err = build(project, capsys, "--force", "a")
+    assert code == 0, err
+    assert statuses(report) == {"a": "rendered", "b": "cached", "c": "cached"}
+    assert simulator.ledger()["creates"] == 4
+
+
 def test_editing_the_last_scene_pays_one_create_and_starts_from_the_cached_upstream(
     simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
