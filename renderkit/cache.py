@@ -80,20 +80,19 @@ def sha256_file(path: Path) -> str:
 
 
 def _clone(src: Path, dest: Path) -> None:
-    """Copy ``src`` to a new file ``dest``, fsynced: a copy-on-write clone where the filesystem has one.
+    """Copy ``src`` to a new file ``dest``: a copy-on-write clone where the filesystem has one.
 
-    Never a hard link: an editor that saves an output in place would silently corrupt the paid blob.
+    Never a hard link: an editor that saves an output in place would silently corrupt the paid blob. Not
+    fsynced: the blob is the durable copy, and an output lost to a power cut fails the next build's stat
+    check and is copied again.
     """
     with src.open("rb") as fin, dest.open("wb") as fout:
         try:
             fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
-            cloned = True
+            return
         except OSError:
-            cloned = False
-    if not cloned:
-        shutil.copyfile(src, dest)  # the kernel copies (sendfile) without passing the bytes through Python
-    with dest.open("rb+") as fh:
-        os.fsync(fh.fileno())
+            pass
+    shutil.copyfile(src, dest)  # the kernel copies (sendfile) without passing the bytes through Python
 
 
 class Cache:
