@@ -14,12 +14,10 @@ from typing import Any, Protocol
 
 from renderkit.catalog import Catalog, ModelInfo
 from renderkit.images import resolve_image
-from renderkit.spec import ImageRef, ProviderConfig, Scene, Shot
+from renderkit.spec import UPSTREAM, ImageRef, ProviderConfig, Scene, Shot
 from renderkit.wording import did_you_mean, or_list
 from renderkit.yamlload import PathKey
 
-# The fields that make a scene wait on another one; a scene has at most one of them.
-UPSTREAM = ("remix_of", "continue_from", "extend_of")
 # Defaults of these fields are filled into the scene itself, since they decide its shape and dependencies.
 _DEFAULTED = ("prompt", *UPSTREAM, "storyboard")
 # A remix or an extension is made from its source's task, so it keeps the source's model, size and provider.

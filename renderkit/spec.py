@@ -8,6 +8,9 @@ from pathlib import Path
 
 from renderkit.errors import Diagnostic
 
+# The fields that make a scene build on (and wait for) another one; a scene has at most one of them.
+UPSTREAM = ("remix_of", "continue_from", "extend_of")
+
 
 @dataclass(frozen=True)
 class ProviderConfig:
@@ -60,8 +63,13 @@ class Scene:
     duration: int  # the output's length: seconds, except an extension's (source + seconds) and its remixes'
 
     @property
+    def link(self) -> str | None:
+        """The field that names the scene this one builds on: remix_of, continue_from or extend_of (at most one)."""
+        return next((f for f in UPSTREAM if getattr(self, f) is not None), None)
+
+    @property
     def upstream(self) -> str | None:
-        """The scene this one waits for (remix_of, continue_from or extend_of; a scene has at most one)."""
+        """The id of the scene this one builds on and waits for."""
         return self.remix_of or self.continue_from or self.extend_of
 
 

@@ -52,10 +52,7 @@ def _money(cost: float | None) -> str:
 def _waits_on(item: PlanItem) -> str:
     """The scene this one builds on and how (the manifest field), or "-"."""
     scene = item.scene
-    if scene.upstream is None:
-        return "-"
-    field = "remix_of" if scene.remix_of else "continue_from" if scene.continue_from else "extend_of"
-    return f"{scene.upstream} ({field})"
+    return "-" if scene.upstream is None else f"{scene.upstream} ({scene.link})"
 
 
 def _reason(item: PlanItem) -> str:
