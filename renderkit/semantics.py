@@ -22,6 +22,7 @@ from renderkit.yamlload import PathKey
 _DEFAULTED = ("prompt", *UPSTREAM, "storyboard")
 # A remix or an extension is made from its source's task, so it keeps the source's model, size and provider.
 _DERIVED = {"remix_of": "a remix", "extend_of": "an extension"}
+_CODES = {"remix_of": "remix", "extend_of": "extend"}  # the prefix of their diagnostic codes
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RESERVED = frozenset(
     ["con", "prn", "aux", "nul", "clock$", "conin$", "conout$"]
@@ -273,7 +274,7 @@ class SceneChecker:
                 f"{_DERIVED[link]} keeps the {name} of its source ({inherited} from {source.id!r}); "
                 f"remove {name} here or change it on {source.id!r}"
             )
-            self._report(("scenes", i, name), message, "remix-field")
+            self._report(("scenes", i, name), message, f"{_CODES[link]}-field")
         return inherited, ("scenes", i, name) if name in scene else self._path(i, link)
 
     def _provider(self, i: int, scene: Mapping[str, Any], source: Scene | None) -> ProviderConfig | None:
@@ -366,8 +367,8 @@ class SceneChecker:
             return None
         if link in _DERIVED:
             if "image" in scene:
-                what = _DERIVED[link]
-                self._report(("scenes", i, "image"), f"{what} takes no image; remove image or {link}", "remix-image")
+                message = f"{_DERIVED[link]} takes no image; remove image or {link}"
+                self._report(("scenes", i, "image"), message, f"{_CODES[link]}-image")
             return None
         value, path = self._field(i, scene, "image")
         if value is None:
@@ -412,7 +413,7 @@ class SceneChecker:
         for field, what in _DERIVED.items():
             if field in scene and "storyboard" in scene:
                 message = f"{what} takes no storyboard; remove storyboard or {field}"
-                self._report(("scenes", i, "storyboard"), message, "remix-storyboard")
+                self._report(("scenes", i, "storyboard"), message, f"{_CODES[field]}-storyboard")
         if provider is None:
             return
         kind = self._catalog.kinds[provider.kind]
