@@ -187,6 +187,9 @@ class Executor:
     async def _run_one(self, job: Job) -> None:
         outcome = Outcome(job.scene_id, job.key)
         try:
+            pending = [dep for dep in job.depends_on if dep in self._done and not self._done[dep].is_set()]
+            if pending:
+                self.on_event(Event(job.scene_id, "waiting", f"for {', '.join(pending)}"))
             for dep in job.depends_on:
                 if dep in self._done:
                     await self._done[dep].wait()

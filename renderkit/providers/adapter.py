@@ -52,6 +52,13 @@ class HttpProvider(ABC):
         """A request this family cannot express; raised before anything is sent."""
         return ProviderError(f"provider {self.name!r} (kind {self.kind}) cannot {what}; {fix}", code="unsupported")
 
+    def _refuse_edits(self, request: CreateRequest) -> None:
+        """Refuse, before sending, a remix or an extension this family has no route for."""
+        if request.remix_of is not None and not self.supports_remix:
+            raise self._refuse("remix", "use a provider of kind 'openai' for scenes with remix_of")
+        if request.extend_of is not None and not self.supports_extend:
+            raise self._refuse("extend a video", "use a provider of kind 'openai' for scenes with extend_of")
+
     async def _post_create(
         self,
         path: str,

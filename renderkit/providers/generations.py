@@ -14,10 +14,7 @@ class GenerationsProvider(HttpProvider):
 
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a render; JSON, or multipart with a local image."""
-        if request.remix_of is not None:
-            raise self._refuse("remix", "use a provider of kind 'openai' for scenes with remix_of")
-        if request.extend_of is not None:
-            raise self._refuse("extend a video", "use a provider of kind 'openai' for scenes with extend_of")
+        self._refuse_edits(request)
         fields = openai_style_fields(request)
         image = request.image
         if image is not None and image.data is not None:

@@ -26,10 +26,7 @@ class UnifiedProvider(HttpProvider):
 
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a render; refuses what this family cannot carry rather than render something else."""
-        if request.remix_of is not None:
-            raise self._refuse("remix", "use a provider of kind 'openai' for scenes with remix_of")
-        if request.extend_of is not None:
-            raise self._refuse("extend a video", "use a provider of kind 'openai' for scenes with extend_of")
+        self._refuse_edits(request)
         if request.storyboard:
             raise self._refuse("render a storyboard", "use a provider of kind 'openai' or 'generations'")
         body: dict[str, Any] = {

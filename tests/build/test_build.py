@@ -192,3 +192,17 @@ def test_secret_never_lands_in_files_or_output(
     assert KEY not in json.dumps(report)
     for rel in project.files():
         assert KEY.encode() not in project.path(rel).read_bytes(), rel
+
+
+def test_plain_progress_says_what_waits_on_what(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = manifest_text(simulator, [*SCENES[:1], ("intro-rain", "The same street in heavy rain")])
+    text = text.replace("  - id: intro-rain\n", "  - id: intro-rain\n    remix_of: intro\n")
+    project.gen({"renderkit.yaml": text})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == {"intro": "rendered", "intro-rain": "rendered"}
+    lines = err.splitlines()
+    waiting = lines.index("renderkit: intro-rain: waiting for intro")
+    assert waiting < next(i for i, line in enumerate(lines) if line.startswith("renderkit: intro: done"))
