@@ -41,7 +41,7 @@ def test_sim_serves_until_interrupted(stop: signal.Signals) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--host", "0.0.0.0"], "non-loopback"),
+        (["--host", "::"], "non-loopback"),
         (["--fault", "create:boom"], "unknown kind"),
         (["--latency", "-1"], "latency"),
     ],

@@ -86,8 +86,8 @@ def test_configure_keeps_the_address_and_validates(simulator: Simulator) -> None
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"host": "0.0.0.0"}, "non-loopback"),
-        ({"host": "192.168.1.5"}, "non-loopback"),
+        ({"host": "::"}, "non-loopback"),
+        ({"host": "203.0.113.5"}, "non-loopback"),  # TEST-NET-3: documentation only, never routed
         ({"dialect": "soap"}, "unknown dialect"),
         ({"latency": -1}, "latency"),
         ({"rpm": 0}, "rpm"),
@@ -105,7 +105,7 @@ def test_bad_configs_are_refused(config: dict[str, object], message: str) -> Non
 
 
 def test_remote_hosts_need_explicit_consent() -> None:
-    assert SimConfig(host="0.0.0.0", allow_remote=True).host == "0.0.0.0"
+    assert SimConfig(host="203.0.113.5", allow_remote=True).host == "203.0.113.5"  # validated, never bound
     assert SimConfig(host="localhost").host == "localhost"
     assert SimConfig(host="::1").host == "::1"
 
