@@ -7,7 +7,7 @@ import pytest
 from renderkit.lockfile import read_lock
 from renderkit.simulator import Simulator
 from renderkit.verify_mp4 import Mp4Problem, check_mp4
-from tests.build.helpers import KEY, build, manifest_text, statuses
+from tests.builds.helpers import KEY, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 

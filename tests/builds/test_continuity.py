@@ -15,7 +15,7 @@ from PIL import Image, ImageChops, ImageStat
 from renderkit.catalog import catalog
 from renderkit.cli import main
 from renderkit.simulator import Simulator
-from tests.build.helpers import KEY, build, manifest_text, statuses
+from tests.builds.helpers import KEY, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 GREEN = (40, 220, 60)

@@ -9,7 +9,7 @@ from renderkit.cache import Cache
 from renderkit.cli import main
 from renderkit.lockfile import read_lock
 from renderkit.simulator import Simulator
-from tests.build.helpers import KEY, SCENES, build, manifest_text, statuses
+from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 

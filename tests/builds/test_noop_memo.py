@@ -11,7 +11,7 @@ import pytest
 
 from renderkit import __version__, noop
 from renderkit.simulator import Simulator
-from tests.build.helpers import KEY, SCENES, build, manifest_text, statuses
+from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from renderkit.lockfile import read_lock
 from renderkit.simulator import Simulator
-from tests.build.helpers import KEY, SCENES, build, manifest_text, statuses
+from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 

@@ -10,8 +10,8 @@ import pytest
 from renderkit.cli import main
 from renderkit.simulator import Simulator
 from renderkit.verify_mp4 import check_mp4
-from tests.build.helpers import KEY, build, manifest_text
-from tests.build.test_storyboard import SHOTS, storyboard_manifest
+from tests.builds.helpers import KEY, build, manifest_text
+from tests.builds.test_storyboard import SHOTS, storyboard_manifest
 from tests.fixtures.project import Project
 
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from renderkit.simulator import Simulator
-from tests.build.helpers import KEY, build, manifest_text, statuses
+from tests.builds.helpers import KEY, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 COLOUR = (200, 30, 180)

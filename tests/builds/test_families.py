@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from renderkit.simulator import Simulator
-from tests.build.helpers import KEY, SCENES, build, manifest_text, statuses
+from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 CASES = [
