@@ -476,12 +476,12 @@ class Build:
                         scene.id,
                         item.key,
                         "rendered",
-                        item.reason,
+                        f"same request as {outcome.shared_with}" if outcome.shared_with else item.reason,
                         rec.task_id,
                         file,
                         rec.sha256,
                         rec.bytes,
-                        item.cost_usd,
+                        0.0 if outcome.shared_with else item.cost_usd,
                     )
                 )
             elif rec is not None:

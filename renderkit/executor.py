@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -100,7 +100,16 @@ class Outcome:
     record: Record | None = None
     error: str | None = None
     task_id: str | None = None
-    events: list[str] = field(default_factory=list)
+    shared_with: str | None = None  # the scene whose identical render this one reused (paid once)
+
+
+@dataclass
+class _Claim:
+    """The one render of a key in this build; scenes with the same key wait on it instead of paying again."""
+
+    scene_id: str
+    done: anyio.Event = field(default_factory=anyio.Event)
+    record: Record | None = None
 
 
 class SceneFailed(Exception):
@@ -166,6 +175,7 @@ class Executor:
         self._downloads = anyio.CapacityLimiter(downloads)
         self._done: dict[str, anyio.Event] = {}
         self._outcomes: dict[str, Outcome] = {}
+        self._claims: dict[str, _Claim] = {}
         self._created_at: dict[str, float] = {}  # job key -> when this build's create for it was answered
         self._fastest: dict[tuple[str, str, str, int, bool], float] = {}  # kind of render -> shortest create-to-done
 
@@ -198,10 +208,7 @@ class Executor:
                         raise SceneFailed(f"upstream scene {dep!r} failed, so this scene was not rendered")
             if job.continue_from is not None:
                 job = await self._continued(job, job.continue_from)
-            if job.shots:
-                outcome.record = await self._storyboard(job, outcome)
-            else:
-                outcome.record = await self._render(job, outcome)
+            outcome.record = await self._once(job, outcome, self._storyboard if job.shots else self._render)
             if self.on_record is not None:
                 await anyio.to_thread.run_sync(self.on_record, job.scene_id, outcome.record)
             self.on_event(Event(job.scene_id, "rendered", outcome.record.task_id or "stitched"))
@@ -257,7 +264,7 @@ class Executor:
             label = f"{job.scene_id}#{index + 1}"
             sub = Job(scene_id=label, key=shot.key, request=shot.request, provider=job.provider, create=shot.create)
             try:
-                records[index] = await self._render(sub, Outcome(label, shot.key))
+                records[index] = await self._once(sub, Outcome(label, shot.key), self._render)
                 self.on_event(Event(label, "rendered", records[index].task_id))
             except SceneFailed as exc:
                 errors.append(f"shot {index + 1}: {exc}")
@@ -295,6 +302,23 @@ class Executor:
         )
         self.cache.put(record)
         return record
+
+    async def _once(self, job: Job, outcome: Outcome, work: Callable[[Job, Outcome], Awaitable[Record]]) -> Record:
+        """Do ``work`` once per key in a build: another scene or shot with the same request reuses the result."""
+        claim = self._claims.get(job.key)
+        if claim is not None:
+            self.on_event(Event(job.scene_id, "waiting", f"for {claim.scene_id} (the same request)"))
+            await claim.done.wait()
+            if claim.record is None:
+                raise SceneFailed(f"it is the same request as {claim.scene_id}, which failed")
+            outcome.shared_with = claim.scene_id
+            return claim.record
+        claim = self._claims[job.key] = _Claim(job.scene_id)
+        try:
+            claim.record = await work(job, outcome)
+            return claim.record
+        finally:
+            claim.done.set()
 
     async def _render(self, job: Job, outcome: Outcome) -> Record:
         rt = self.providers[job.provider]

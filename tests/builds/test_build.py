@@ -206,3 +206,21 @@ def test_plain_progress_says_what_waits_on_what(
     lines = err.splitlines()
     waiting = lines.index("renderkit: intro-rain: waiting for intro")
     assert waiting < next(i for i, line in enumerate(lines) if line.startswith("renderkit: intro: done"))
+
+
+def test_identical_requests_in_one_build_pay_once(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenes = [("a", "Same prompt"), ("b", "Same prompt"), ("c", "Another prompt")]
+    project.gen({"renderkit.yaml": manifest_text(simulator, scenes)})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == {"a": "rendered", "b": "rendered", "c": "rendered"}
+    assert simulator.ledger()["creates"] == 2
+    assert report is not None
+    by_id = {s["id"]: s for s in report["scenes"]}
+    assert by_id["a"]["key"] == by_id["b"]["key"]
+    assert by_id["a"]["sha256"] == by_id["b"]["sha256"]
+    assert sorted(s["cost_usd"] for s in (by_id["a"], by_id["b"])) == [0.0, pytest.approx(0.4)]
+    assert report["totals"]["cost_usd"] == pytest.approx(0.8)
+    assert project.path("renders/a.mp4").read_bytes() == project.path("renders/b.mp4").read_bytes()

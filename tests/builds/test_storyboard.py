@@ -71,3 +71,21 @@ def test_a_failed_shot_keeps_the_finished_ones(
     assert code == 0, err
     assert statuses(report)["forest"] == "rendered"
     assert simulator.ledger()["creates"] == before + 1, "only the failed shot is rendered again"
+
+
+def test_shared_shots_and_identical_storyboards_are_paid_once(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = storyboard_manifest(simulator, "unified", SHOTS)
+    twin = "".join(f"      - prompt: {p!r}\n        seconds: 4\n" for p in SHOTS)
+    cousin = "".join(f"      - prompt: {p!r}\n        seconds: 4\n" for p in [SHOTS[0], "A bear wanders past"])
+    text = text.replace(
+        "scenes:\n", f"scenes:\n  - id: twin\n    storyboard:\n{twin}  - id: cousin\n    storyboard:\n{cousin}", 1
+    )
+    project.gen({"renderkit.yaml": text})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == dict.fromkeys(("forest", "twin", "cousin", "other"), "rendered")
+    assert simulator.ledger()["creates"] == 3 + 1 + 1, "three shots, the cousin's new shot, and the plain scene"
+    assert project.path("renders/forest.mp4").read_bytes() == project.path("renders/twin.mp4").read_bytes()
+    check_mp4(project.path("renders/cousin.mp4"), "1280x720", 8)
