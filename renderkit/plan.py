@@ -91,6 +91,8 @@ def make_plan(manifest: Manifest, state: State, *, force: Collection[str] = ()) 
 def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
     prices = catalog()
     items: dict[str, PlanItem] = {}
+    # A build renders each key once (scenes and shots with one request share the render), so each is paid once.
+    paying: dict[str, str] = {}
     for scene in dependency_order(manifest.scenes):
         upstream = items[scene.upstream] if scene.upstream is not None else None
         upstream_key = None if upstream is None else upstream.key
@@ -106,8 +108,15 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
                 ShotPlan(k, r, state.cached(k), prices.cost(scene.model, scene.size, shot.seconds))
                 for shot, (k, r) in zip(scene.storyboard, storyboard.shot_keys(scene, kind, upstream_key), strict=True)
             )
-            costs = [s.cost_usd for s in shots if not s.cached]
+            costs = [s.cost_usd for s in shots if not s.cached and s.key not in paying]
             cost = None if None in costs else round(sum(c or 0.0 for c in costs), 6)
+        if status != "cached" and key in paying:
+            reason, cost = f"same request as {paying[key]}", 0.0
+        elif status != "cached":
+            paying[key] = scene.id
+            for shot in shots:
+                if not shot.cached:
+                    paying.setdefault(shot.key, scene.id)
         items[scene.id] = PlanItem(
             scene=scene,
             key=key,

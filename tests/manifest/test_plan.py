@@ -179,3 +179,23 @@ def test_long_remix_chains_and_cycles_are_handled_without_recursion(project: Pro
     assert diagnostic.message.startswith(
         "remix_of forms a cycle: s0 -> s1 -> s2 -> s3 -> s4 -> ... (3000 scenes) -> s0;"
     )
+
+
+def test_identical_requests_and_shared_shots_are_charged_once(project: Project) -> None:
+    text = """version: 1
+providers:
+  u: {kind: unified}
+defaults: {model: sora-2, size: 1280x720}
+scenes:
+  - {id: a, prompt: Same prompt, seconds: 4}
+  - {id: b, prompt: Same prompt, seconds: 4}
+  - id: board
+    storyboard: [{prompt: Same shot, seconds: 4}, {prompt: Other shot, seconds: 4}]
+  - id: cousin
+    storyboard: [{prompt: Same shot, seconds: 4}, {prompt: Third shot, seconds: 4}]
+"""
+    plan = make_plan(manifest(project, text), FakeState())
+    assert verdicts(plan)["b"] == ("render", "same request as a")
+    costs = {i.scene.id: i.cost_usd for i in plan.items}
+    assert costs == {"a": pytest.approx(0.4), "b": 0.0, "board": pytest.approx(0.8), "cousin": pytest.approx(0.4)}
+    assert plan.total_cost_usd == pytest.approx(1.6)
