@@ -90,7 +90,10 @@ class BuildReport:
 
 
 def shard_of(plan: Plan, shard: tuple[int, int]) -> set[str]:
-    """Scene ids in shard K of N; a scene and everything it depends on always share a shard."""
+    """Scene ids in shard K of N; a scene, what it builds on and any scene with the same request share a shard.
+
+    Shards of one plan run on different machines, so splitting two scenes with one request would pay twice.
+    """
     parent: dict[str, str] = {item.scene.id: item.scene.id for item in plan.items}
 
     def root(x: str) -> str:
@@ -99,11 +102,16 @@ def shard_of(plan: Plan, shard: tuple[int, int]) -> set[str]:
             x = parent[x]
         return x
 
+    def join(x: str, y: str) -> None:
+        a, b = root(x), root(y)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    first: dict[str, str] = {}
     for item in plan.items:
         for dep in item.depends_on:
-            a, b = root(item.scene.id), root(dep)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
+            join(item.scene.id, dep)
+        join(item.scene.id, first.setdefault(item.key, item.scene.id))
     k, n = shard
     return {sid for sid in parent if int(hashlib.sha256(root(sid).encode()).hexdigest()[:8], 16) % n == k - 1}
 

@@ -75,7 +75,7 @@ def test_gc_drops_what_no_lock_references(
 def test_shards_split_the_work_and_together_cover_it(
     simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scenes = [(f"s{i}", f"prompt {i}") for i in range(8)]
+    scenes = [(f"s{i}", f"prompt {i}") for i in range(8)] + [(f"t{i}", f"prompt {i}") for i in range(8)]
     project.gen({"renderkit.yaml": manifest_text(simulator, scenes)})
     code, first, _ = build(project, capsys, "--shard", "1/2")
     assert code == 0
@@ -87,10 +87,11 @@ def test_shards_split_the_work_and_together_cover_it(
     assert two
     assert not one & two
     assert one | two == {s for s, _ in scenes}
+    assert all((f"s{i}" in one) == (f"t{i}" in one) for i in range(8)), "one request, one shard"
     assert simulator.ledger()["creates"] == 8
     lock = read_lock(project.path("renderkit.lock"))
     assert lock is not None
-    assert len(lock.entries) == 8
+    assert len(lock.entries) == 16
 
 
 @pytest.mark.parametrize("bad", ["0/2", "3/2", "x", "1/0"])
