@@ -256,6 +256,9 @@ class Build:
             journal = Journal(self.cache.root / "journal.jsonl")
             try:
                 self.cache.clean_tmp({f"{e.key}.part" for e in journal.entries.values() if e.state == "completed"})
+                # A copy cut short by a killed build leaves its hidden temp beside the outputs; never a partial output.
+                for stale in self.manifest.output_dir.glob(".*.renderkit-tmp"):
+                    stale.unlink(missing_ok=True)
                 outcomes: dict[str, Outcome] = {}
                 try:
                     if todo:

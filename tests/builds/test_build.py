@@ -224,3 +224,18 @@ def test_identical_requests_in_one_build_pay_once(
     assert sorted(s["cost_usd"] for s in (by_id["a"], by_id["b"])) == [0.0, pytest.approx(0.4)]
     assert report["totals"]["cost_usd"] == pytest.approx(0.8)
     assert project.path("renders/a.mp4").read_bytes() == project.path("renders/b.mp4").read_bytes()
+
+
+def test_a_copy_cut_short_by_a_killed_build_is_cleaned_up(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    assert build(project, capsys)[0] == 0
+    project.gen({"renderkit.yaml": manifest_text(simulator, [*SCENES, ("extra", "One more")])})
+    project.gen({"renders/.extra.mp4.renderkit-tmp": b"half a copy"})
+    code, report, _ = build(project, capsys)
+    assert code == 0
+    assert statuses(report)["extra"] == "rendered"
+    assert sorted(p for p in project.files() if p.startswith("renders/")) == [
+        f"renders/{s}.mp4" for s in sorted(["extra", "intro", "outro", "skyline"])
+    ]
