@@ -21,11 +21,16 @@ from renderkit.spec import Scene
 KEY_VERSION = 1
 
 
+def image_identity(scene: Scene) -> dict[str, object] | None:
+    """What identifies the scene's input image in a request: its URL, or its file's content hash."""
+    if scene.image is None:
+        return None
+    return {"url": scene.image.url} if scene.image.url is not None else {"sha256": scene.image.sha256}
+
+
 def scene_request(scene: Scene, kind: str, upstream_key: str | None) -> dict[str, object]:
     """The normalized request of ``scene`` rendered by a provider of ``kind``; ``upstream_key`` is its upstream's."""
-    image: dict[str, object] | None = None
-    if scene.image is not None:
-        image = {"url": scene.image.url} if scene.image.url is not None else {"sha256": scene.image.sha256}
+    image = image_identity(scene)
     request: dict[str, object] = {
         "key_version": KEY_VERSION,
         "kind": kind,

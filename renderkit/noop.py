@@ -81,11 +81,3 @@ def record(
         atomic_write(memo_path(manifest, environ), json.dumps(doc, separators=(",", ":")).encode())
     except OSError:
         return
-
-
-def forget(manifest: Path, environ: Mapping[str, str]) -> None:
-    """Drop the memo (before anything that could change what it vouches for)."""
-    try:
-        memo_path(manifest, environ).unlink()
-    except OSError:
-        return

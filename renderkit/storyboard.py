@@ -8,7 +8,7 @@ shot.
 from __future__ import annotations
 
 from renderkit.catalog import catalog
-from renderkit.keys import KEY_VERSION, render_key
+from renderkit.keys import KEY_VERSION, image_identity, render_key
 from renderkit.spec import Scene, Shot
 
 
@@ -21,7 +21,7 @@ def shot_request(scene: Scene, shot: Shot, index: int, kind: str, upstream_key: 
     """The normalized request of one shot rendered on its own; the first starts from the continued scene."""
     image: dict[str, object] | None = None
     if index == 0 and scene.image is not None:
-        image = {"url": scene.image.url} if scene.image.url is not None else {"sha256": scene.image.sha256}
+        image = image_identity(scene)
     elif index == 0 and scene.continue_from is not None:
         image = {"last_frame_of": upstream_key}
     return {

@@ -92,10 +92,6 @@ class HttpProvider(ABC):
         """Not offered by this family; the executor checks ``supports_list`` first."""
         raise self._refuse("list tasks", "reconcile by hand in the provider's dashboard")
 
-    async def aclose(self) -> None:
-        """Nothing to release: the caller owns the httpx client and closes it."""
-        return None
-
 
 def segment(task_id: str) -> str:
     """A task id made safe as one URL path segment."""

@@ -97,7 +97,3 @@ class Provider(Protocol):
     async def list_tasks(self, since: int) -> list[TaskState]:
         """Tasks created at or after unix time ``since`` (only when ``supports_list``), for reconciliation."""
         ...
-
-    async def aclose(self) -> None:
-        """Release connections."""
-        ...
