@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderkit.manifest import load_manifest
-from renderkit.plan import Previous, make_plan
+from renderkit.manifest.load import load_manifest
+from renderkit.plan.plan import Previous, make_plan
 
 SIZES = ("720x1280", "1280x720")
 

@@ -88,15 +88,15 @@ def _finish(doc: dict[str, Any], warnings: list[str], lock_file: str, as_json: b
 def run(args: argparse.Namespace) -> int:
     """Run a build and print its report."""
     if not args.force and args.shard is None:
-        from renderkit import noop
+        from renderkit.store import memo as noop
 
         memo = noop.check(Path(args.manifest), __version__, os.environ)
         if memo is not None:
             return _finish(memo["doc"], memo["warnings"], memo["lock"], args.json)
 
-    from renderkit.build import Build, BuildOptions
     from renderkit.cli.progress import progress_for
-    from renderkit.lockfile import lock_path
+    from renderkit.ops.build import Build, BuildOptions
+    from renderkit.store.lockfile import lock_path
 
     options = BuildOptions(
         jobs=args.jobs, frozen=args.frozen, max_cost=args.max_cost, shard=args.shard, force=tuple(args.force)

@@ -22,7 +22,7 @@ def add_parser(sub: Any, help_text: str) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Collect garbage and report what was freed."""
-    from renderkit.gc import collect
+    from renderkit.ops.gc import collect
 
     records, freed = collect(args.manifests)
     print(

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from renderkit.cli.validate import load_or_report
 from renderkit.errors import InputError, ManifestError
-from renderkit.plan import Plan, PlanItem, make_plan
+from renderkit.plan.plan import Plan, PlanItem, make_plan
 
 if TYPE_CHECKING:
-    from renderkit.state import BuildState
+    from renderkit.plan.state import BuildState
 
 
 def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [i for i in args.force if i not in known]
     if unknown:
         raise InputError(f"--force {unknown[0]}: no scene has that id; use one of the ids in {args.manifest}")
-    from renderkit.state import open_state  # the cache layer loads only when a plan is made
+    from renderkit.plan.state import open_state  # the cache layer loads only when a plan is made
 
     state = open_state(manifest)
     plan = make_plan(manifest, state, force=args.force)

@@ -7,7 +7,7 @@ import time
 from types import TracebackType
 from typing import IO, Any
 
-from renderkit.executor import Event
+from renderkit.execute.scheduler import Event
 
 _PHASE_WORD = {
     "waiting": "waiting",

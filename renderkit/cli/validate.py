@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from renderkit.errors import ManifestError
-from renderkit.manifest import Manifest, load_manifest
+from renderkit.manifest.load import Manifest, load_manifest
 
 
 def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ def add_parser(sub: Any, help_text: str) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Hash every locked file; exit 1 on any mismatch."""
-    from renderkit.verify import verify_lock
+    from renderkit.ops.verify import verify_lock
 
     results = verify_lock(Path(args.manifest))
     bad = [r for r in results if not r.ok]

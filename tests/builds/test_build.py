@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from renderkit.lockfile import read_lock
 from renderkit.simulator import Simulator
+from renderkit.store.lockfile import read_lock
 from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from filelock import FileLock
 
-from renderkit.cache import Cache
 from renderkit.cli import main
-from renderkit.lockfile import read_lock
 from renderkit.simulator import Simulator
+from renderkit.store.cache import Cache
+from renderkit.store.lockfile import read_lock
 from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
 

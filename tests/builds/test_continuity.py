@@ -12,7 +12,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from renderkit.catalog import catalog
+from renderkit.catalog.models import catalog
 from renderkit.cli import main
 from renderkit.simulator import Simulator
 from tests.builds.helpers import KEY, build, manifest_text, statuses

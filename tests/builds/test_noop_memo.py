@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from renderkit import __version__, noop
+from renderkit import __version__
 from renderkit.simulator import Simulator
+from renderkit.store import memo as noop
 from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
 

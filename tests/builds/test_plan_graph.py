@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from renderkit.cli import main
+from renderkit.execute.mp4check import check_mp4
 from renderkit.simulator import Simulator
-from renderkit.verify_mp4 import check_mp4
 from tests.builds.helpers import KEY, build, manifest_text
 from tests.builds.test_storyboard import SHOTS, storyboard_manifest
 from tests.fixtures.project import Project

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from renderkit.lockfile import read_lock
+from renderkit.execute.mp4check import check_mp4
 from renderkit.simulator import Simulator
-from renderkit.verify_mp4 import check_mp4
+from renderkit.store.lockfile import read_lock
 from tests.builds.helpers import KEY, build, manifest_text, statuses
 from tests.fixtures.project import Project
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from renderkit.cache import Cache, Record
+from renderkit.store.cache import Cache, Record
 
 
 def store(cache: Cache, key: str, data: bytes) -> Record:

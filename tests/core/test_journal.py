@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from renderkit.journal import Journal
+from renderkit.store.journal import Journal
 
 
 def test_replay_folds_to_the_latest_state(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from renderkit.errors import LockfileError
-from renderkit.lockfile import LockEntry, LockShot, read_lock, write_lock
+from renderkit.store.lockfile import LockEntry, LockShot, read_lock, write_lock
 
 
 def entry(scene_id: str, key: str = "k" * 64, **extra: object) -> LockEntry:

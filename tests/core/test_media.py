@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from renderkit.media import fit_image, last_frame, stitch
+from renderkit.execute.mp4check import Mp4Problem, check_mp4
+from renderkit.execute.video import fit_image, last_frame, stitch
 from renderkit.simulator.inputs import RenderRequest
 from renderkit.simulator.inputs import Shot as SimShot
 from renderkit.simulator.render import render_video
-from renderkit.verify_mp4 import Mp4Problem, check_mp4
 
 
 def mp4(tmp_path: Path, name: str, prompt: str, size: tuple[int, int] = (320, 180), seconds: int = 1) -> Path:

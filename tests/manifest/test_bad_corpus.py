@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from renderkit.cli import main
-from renderkit.yamlload import MAX_BYTES
+from renderkit.manifest.document import MAX_BYTES
 from tests.fixtures.project import Project
 from tests.manifest.conftest import PNG, snapshot
 

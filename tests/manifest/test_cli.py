@@ -84,7 +84,7 @@ def test_plan_table_warns_over_budget_and_rejects_unknown_force(
 def test_plan_json_reads_cached_renders_from_the_real_cache(here: Project, capsys: pytest.CaptureFixture[str]) -> None:
     import hashlib
 
-    from renderkit.cache import Cache, Record
+    from renderkit.store.cache import Cache, Record
 
     here.gen({"renderkit.yaml": MANIFEST})
     assert main(["plan", "--json"]) == 0

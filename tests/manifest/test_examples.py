@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from renderkit.manifest import load_manifest
+from renderkit.manifest.load import load_manifest
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
 FILES = sorted(EXAMPLES.glob("*.yaml"))

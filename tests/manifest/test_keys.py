@@ -15,9 +15,9 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from renderkit.keys import KEY_VERSION, canonical_json, render_key
-from renderkit.manifest import load_manifest
-from renderkit.plan import Previous, make_plan
+from renderkit.manifest.load import load_manifest
+from renderkit.plan.keys import KEY_VERSION, canonical_json, render_key
+from renderkit.plan.plan import Previous, make_plan
 from tests.manifest.conftest import PNG
 
 SETTINGS = settings(max_examples=25, deadline=None)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from renderkit.errors import ManifestError
-from renderkit.manifest import ImageRef, Shot, load_manifest
+from renderkit.manifest.load import ImageRef, Shot, load_manifest
 from tests.fixtures.project import Project
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from renderkit.errors import ManifestError
-from renderkit.manifest import Manifest, load_manifest
-from renderkit.plan import Plan, Previous, make_plan
+from renderkit.manifest.load import Manifest, load_manifest
+from renderkit.plan.plan import Plan, Previous, make_plan
 from tests.fixtures.project import Project
 from tests.manifest.conftest import PNG
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from renderkit.errors import InputError
-from renderkit.schema import Validator, manifest_schema, manifest_validator
-from renderkit.yamlload import read_yaml
+from renderkit.manifest.document import read_yaml
+from renderkit.manifest.schema import Validator, manifest_schema, manifest_validator
 
 HERE = Path(__file__).parent
 EXAMPLES = sorted((HERE.parent.parent / "examples").glob("*.yaml"))

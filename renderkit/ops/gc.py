@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from renderkit.cache import Cache
 from renderkit.errors import InputError
-from renderkit.journal import Journal
-from renderkit.lockfile import lock_path, read_lock
-from renderkit.manifest import load_manifest
-from renderkit.state import cache_dir_for
+from renderkit.manifest.load import load_manifest
+from renderkit.plan.state import cache_dir_for
+from renderkit.store.cache import Cache
+from renderkit.store.journal import Journal
+from renderkit.store.lockfile import lock_path, read_lock
 
 
 def collect(manifest_paths: Sequence[str | Path]) -> tuple[int, int]:

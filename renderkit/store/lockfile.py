@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from renderkit.errors import LockfileError
-from renderkit.fsutil import atomic_write
+from renderkit.store.files import atomic_write
 
 LOCK_VERSION = 1
 LOCK_NAME = "renderkit.lock"

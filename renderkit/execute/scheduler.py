@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 import anyio
 
-from renderkit.cache import Cache, Record
 from renderkit.errors import ProviderError
-from renderkit.journal import Journal
+from renderkit.execute.mp4check import Mp4Problem, check_mp4
+from renderkit.execute.pacing import TokenBucket, backoff
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, Shot, TaskState
-from renderkit.ratelimit import TokenBucket, backoff
-from renderkit.verify_mp4 import Mp4Problem, check_mp4
+from renderkit.store.cache import Cache, Record
+from renderkit.store.journal import Journal
 
 Phase = Literal["waiting", "creating", "created", "rendering", "downloading", "rendered", "failed", "retry"]
 
@@ -234,7 +234,7 @@ class Executor:
         """PNG of the last frame of ``upstream``'s render (this build's, else the cache's), fitted to the job's size."""
         import av
 
-        from renderkit.media import last_frame
+        from renderkit.execute.video import last_frame
 
         if record is None and job.upstream_key is not None:
             record = self.cache.get(job.upstream_key)
@@ -278,8 +278,8 @@ class Executor:
         return await anyio.to_thread.run_sync(self._stitch, job, ordered)
 
     def _stitch(self, job: Job, shots: Sequence[Record]) -> Record:
-        from renderkit.cache import sha256_file
-        from renderkit.media import stitch
+        from renderkit.execute.video import stitch
+        from renderkit.store.cache import sha256_file
 
         part = self.cache.temp_path(f"{job.key}.stitch.mp4")
         try:
@@ -553,7 +553,7 @@ def image_input(path: Path | None, url: str | None, size: str) -> ImageInput | N
         return ImageInput(url=url)
     if path is None:
         return None
-    from renderkit.media import fit_image
+    from renderkit.execute.video import fit_image
 
     return ImageInput(data=fit_image(path.read_bytes(), size), mime="image/png", filename=f"{path.stem}.png")
 

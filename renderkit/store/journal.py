@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from renderkit.fsutil import atomic_write
+from renderkit.store.files import atomic_write
 
 
 @dataclass(frozen=True)

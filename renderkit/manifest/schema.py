@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from renderkit.wording import describe, did_you_mean, or_list
+from renderkit.manifest.wording import describe, did_you_mean, or_list
 
 PathKey = tuple[str | int, ...]
 
@@ -83,7 +83,7 @@ class Validator:
     def _compile(self, schema: Mapping[str, Any]) -> Check:
         unknown = set(schema) - _ANNOTATIONS - set(_KEYWORDS)
         if unknown:
-            raise ValueError(f"schema keywords not supported by renderkit.schema: {sorted(unknown)}")
+            raise ValueError(f"schema keywords not supported by renderkit.manifest.schema: {sorted(unknown)}")
         checks = [_KEYWORDS[k](self, schema) for k in _KEYWORDS if k in schema]
         checks = [c for c in checks if c is not None]
 

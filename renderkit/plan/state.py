@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from renderkit.cache import Cache, Record
-from renderkit.lockfile import Lock, lock_path, read_lock
-from renderkit.manifest import Manifest
-from renderkit.plan import Previous
+from renderkit.manifest.load import Manifest
+from renderkit.plan.plan import Previous
+from renderkit.store.cache import Cache, Record
+from renderkit.store.lockfile import Lock, lock_path, read_lock
 
 
 def cache_dir_for(manifest: Manifest, override: str | None = None) -> Path:

@@ -11,14 +11,14 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
-from renderkit.catalog import catalog
+from renderkit.catalog.models import catalog
 from renderkit.errors import Diagnostic, ManifestError
-from renderkit.gcpause import gc_paused
-from renderkit.schema import SUPPORTED_VERSIONS, Issue, manifest_validator
-from renderkit.semantics import SceneChecker
-from renderkit.spec import ImageRef, Manifest, ProviderConfig, Scene, Shot
-from renderkit.wording import describe
-from renderkit.yamlload import Document, PathKey, format_path, read_yaml
+from renderkit.manifest.collector import gc_paused
+from renderkit.manifest.document import Document, PathKey, format_path, read_yaml
+from renderkit.manifest.model import ImageRef, Manifest, ProviderConfig, Scene, Shot
+from renderkit.manifest.resolve import SceneChecker
+from renderkit.manifest.schema import SUPPORTED_VERSIONS, Issue, manifest_validator
+from renderkit.manifest.wording import describe
 
 __all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_manifest"]
 

@@ -9,11 +9,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from renderkit import storyboard
-from renderkit.catalog import catalog
-from renderkit.gcpause import gc_paused
-from renderkit.keys import render_key, scene_request
-from renderkit.spec import Manifest, Scene
+from renderkit.catalog.models import catalog
+from renderkit.manifest.collector import gc_paused
+from renderkit.manifest.model import Manifest, Scene
+from renderkit.plan import shots as storyboard
+from renderkit.plan.keys import render_key, scene_request
 
 __all__ = ["Plan", "PlanItem", "Previous", "ShotPlan", "State", "make_plan", "render_key"]
 

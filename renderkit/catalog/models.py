@@ -55,7 +55,7 @@ class Catalog:
 @functools.cache
 def catalog() -> Catalog:
     """The packaged catalog, parsed once per process."""
-    raw = json.loads(resources.files("renderkit").joinpath("data/models.json").read_text(encoding="utf-8"))
+    raw = json.loads(resources.files("renderkit.catalog").joinpath("data/models.json").read_text(encoding="utf-8"))
     models = {
         name: ModelInfo(
             name=name,

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from renderkit.catalog import Catalog, ModelInfo
-from renderkit.images import resolve_image
-from renderkit.spec import UPSTREAM, ImageRef, ProviderConfig, Scene, Shot
-from renderkit.wording import did_you_mean, or_list
-from renderkit.yamlload import PathKey
+from renderkit.catalog.models import Catalog, ModelInfo
+from renderkit.manifest.document import PathKey
+from renderkit.manifest.images import resolve_image
+from renderkit.manifest.model import UPSTREAM, ImageRef, ProviderConfig, Scene, Shot
+from renderkit.manifest.wording import did_you_mean, or_list
 
 # Defaults of these fields are filled into the scene itself, since they decide its shape and dependencies.
 _DEFAULTED = ("prompt", *UPSTREAM, "storyboard")

@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from renderkit.cache import Record
 from renderkit.errors import InputError, RefusedError
-from renderkit.executor import Event, Executor, Job, Outcome, ProviderRuntime, ShotJob, image_input, shots
-from renderkit.journal import Journal
-from renderkit.lockfile import LockEntry, LockShot, lock_path, write_lock
-from renderkit.manifest import Manifest, ProviderConfig, Scene, load_manifest
-from renderkit.plan import Plan, PlanItem, make_plan
+from renderkit.execute.scheduler import Event, Executor, Job, Outcome, ProviderRuntime, ShotJob, image_input, shots
+from renderkit.manifest.load import Manifest, ProviderConfig, Scene, load_manifest
+from renderkit.plan.plan import Plan, PlanItem, make_plan
+from renderkit.plan.state import BuildState, cache_dir_for, open_state
 from renderkit.providers.base import CreateRequest
-from renderkit.state import BuildState, cache_dir_for, open_state
+from renderkit.store.cache import Record
+from renderkit.store.journal import Journal
+from renderkit.store.lockfile import LockEntry, LockShot, lock_path, write_lock
 
 EMBEDDED_LATENCY = 1.5
 DEFAULT_JOBS = 8
@@ -272,7 +272,8 @@ class Build:
 
     def _remember(self, report: BuildReport) -> None:
         """Record the no-op memo: the next build with nothing changed can answer from stats alone."""
-        from renderkit import __version__, noop
+        from renderkit import __version__
+        from renderkit.store import memo as noop
 
         lock_file = lock_path(self.manifest.path)
         watched = [lock_file]
@@ -374,8 +375,8 @@ class Build:
     def _runtime(self, cfg: ProviderConfig, key: str, client: Any, stack: contextlib.AsyncExitStack) -> ProviderRuntime:
         import anyio
 
+        from renderkit.execute.pacing import TokenBucket
         from renderkit.providers.registry import open_provider
-        from renderkit.ratelimit import TokenBucket
 
         base_url = cfg.base_url
         if base_url is None:
@@ -463,7 +464,7 @@ class Build:
         return entries
 
     def _lock_bytes(self, outcomes: Mapping[str, Outcome]) -> bytes:
-        from renderkit.lockfile import Lock
+        from renderkit.store.lockfile import Lock
 
         return Lock({e.id: e for e in self._entries(outcomes)}).to_bytes()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from renderkit.errors import CacheError
-from renderkit.fsutil import fsync_dir
+from renderkit.store.files import fsync_dir
 
 CHUNK = 1 << 20
 _FICLONE = 0x40049409  # Linux ioctl: reflink one file into another (btrfs, xfs, ...)

@@ -15,7 +15,7 @@ from typing import Any
 
 import rfc8785
 
-from renderkit.spec import Scene
+from renderkit.manifest.model import Scene
 
 # Bump when the request's shape or meaning changes: every key changes with it, so old renders are not reused.
 KEY_VERSION = 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from renderkit.cache import sha256_file
 from renderkit.errors import LockfileError
-from renderkit.lockfile import lock_path, read_lock
+from renderkit.store.cache import sha256_file
+from renderkit.store.lockfile import lock_path, read_lock
 
 
 @dataclass(frozen=True)

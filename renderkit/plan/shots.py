@@ -7,9 +7,9 @@ shot.
 
 from __future__ import annotations
 
-from renderkit.catalog import catalog
-from renderkit.keys import KEY_VERSION, image_identity, render_key
-from renderkit.spec import Scene, Shot
+from renderkit.catalog.models import catalog
+from renderkit.manifest.model import Scene, Shot
+from renderkit.plan.keys import KEY_VERSION, image_identity, render_key
 
 
 def emulated(scene: Scene, kind: str) -> bool:

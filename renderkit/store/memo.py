@@ -67,7 +67,7 @@ def record(
     report: dict[str, Any],
 ) -> None:
     """Write the memo (best effort: a memo that cannot be written only costs the next build its shortcut)."""
-    from renderkit.fsutil import atomic_write
+    from renderkit.store.files import atomic_write
 
     try:
         data = manifest.read_bytes()

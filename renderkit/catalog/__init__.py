@@ -1,0 +1,1 @@
+"""The facts renderkit knows about providers: what each kind can do, and each model's limits and prices."""

@@ -1,0 +1,1 @@
+"""Execute: create, poll and download each planned render, journaling every paid step."""

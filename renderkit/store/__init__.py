@@ -1,0 +1,1 @@
+"""Everything renderkit keeps on disk: the cache, the journal, the lock and the no-op memo."""
