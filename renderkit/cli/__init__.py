@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 
 from renderkit import __version__
 from renderkit.errors import ManifestError, RenderkitError
@@ -41,6 +45,28 @@ def _parser(
     return parser, runners
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what CI sends when a job is cancelled), handled like Ctrl-C."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM interrupt the command, even when the shell started it with SIGINT ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler), signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run renderkit with ``argv`` and return the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -53,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return runners[args.command](args)
+        with _interruptible():
+            return runners[args.command](args)
     except RenderkitError as exc:
         if os.environ.get("RENDERKIT_RAISE_ERRORS"):
             raise
@@ -64,6 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"renderkit: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("renderkit: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from types import FrameType
 from typing import Any
 
 from renderkit.errors import InputError
@@ -52,10 +50,6 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     return p
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; exit 0 on Ctrl-C."""
     from renderkit.simulator import SimConfig, Simulator
@@ -91,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
             f"sim: cannot listen on {args.host}:{args.port}: {exc.strerror}; choose another --port"
         ) from None
     print(f"renderkit simulator listening on {sim.base_url}", flush=True)
-    # A supervisor's SIGTERM stops the simulator as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sim.serve_forever()
     except KeyboardInterrupt:
