@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "catalog": BASE,
     "request": BASE | {"catalog"},
-    "manifest": BASE | {"catalog", "request"},
+    "manifest": BASE | {"catalog", "request", "store"},
     "store": BASE | {"request"},
     "providers": BASE | {"catalog", "request"},
     "plan": BASE | {"catalog", "request", "manifest", "store"},

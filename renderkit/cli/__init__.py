@@ -14,6 +14,7 @@ from types import FrameType
 
 from renderkit import __version__
 from renderkit.errors import ManifestError, RenderkitError
+from renderkit.store.layout import RAISE_ERRORS_ENV
 
 # Each subcommand lives in renderkit/cli/<name>.py and defines add_parser(subparsers) and run(args) -> int.
 # Modules are imported only when their command runs, so `renderkit plan` never pays for the simulator.
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _interruptible():
             return runners[args.command](args)
     except RenderkitError as exc:
-        if os.environ.get("RENDERKIT_RAISE_ERRORS"):
+        if os.environ.get(RAISE_ERRORS_ENV):
             raise
         if isinstance(exc, ManifestError):
             # One diagnostic per line with no prefix, so editors and CI problem matchers can parse them.

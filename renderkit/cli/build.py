@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     from renderkit.cli.progress import progress_for
     from renderkit.ops.build import Build, BuildOptions
-    from renderkit.store.lockfile import lock_path
+    from renderkit.store.layout import lock_path
 
     options = BuildOptions(
         jobs=args.jobs, frozen=args.frozen, max_cost=args.max_cost, shard=args.shard, force=tuple(args.force)

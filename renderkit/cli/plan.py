@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--force {unknown[0]}: no scene has that id; use one of the ids in {args.manifest}")
     from renderkit.plan.state import open_state  # the cache layer loads only when a plan is made
 
-    state = open_state(manifest)
+    state = open_state(manifest, os.environ)
     plan = make_plan(manifest, state, force=args.force)
     print(_table(plan), file=sys.stderr)
     if args.json:

@@ -9,6 +9,7 @@ from typing import Any
 
 from renderkit.errors import ManifestError
 from renderkit.manifest.load import Manifest, load_manifest
+from renderkit.store.layout import RAISE_ERRORS_ENV
 
 
 def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
@@ -33,7 +34,7 @@ def load_or_report(path: str) -> Manifest | None:
     try:
         manifest = load_manifest(path)
     except ManifestError as exc:
-        if os.environ.get("RENDERKIT_RAISE_ERRORS"):
+        if os.environ.get(RAISE_ERRORS_ENV):
             raise
         # One diagnostic per line with no prefix, so editors and CI problem matchers can parse them.
         for diagnostic in exc.diagnostics:

@@ -19,11 +19,10 @@ from renderkit.manifest.model import ImageRef, Manifest, ProviderConfig, Scene, 
 from renderkit.manifest.resolve import SceneChecker
 from renderkit.manifest.schema import SUPPORTED_VERSIONS, Issue, manifest_validator
 from renderkit.manifest.wording import describe
+from renderkit.store.layout import CACHE_DIR_NAME, DEFAULT_OUTPUT_DIR
 
 __all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_manifest"]
 
-DEFAULT_OUTPUT_DIR = "renders"
-CACHE_DIR_NAME = ".renderkit"
 SIMULATOR = "simulator"
 _DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com",

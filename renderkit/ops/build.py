@@ -14,11 +14,12 @@ from renderkit.errors import InputError, RefusedError
 from renderkit.execute.scheduler import Event, Executor, Job, Outcome, ProviderRuntime, ShotJob, image_input, shots
 from renderkit.manifest.load import Manifest, ProviderConfig, Scene, load_manifest
 from renderkit.plan.plan import Plan, PlanItem, make_plan
-from renderkit.plan.state import BuildState, cache_dir_for, open_state
+from renderkit.plan.state import BuildState, open_state
 from renderkit.providers.base import CreateRequest
 from renderkit.store.cache import Record
 from renderkit.store.journal import Journal
-from renderkit.store.lockfile import LockEntry, LockShot, lock_path, write_lock
+from renderkit.store.layout import OUTPUT_TEMP_SUFFIX, lock_path
+from renderkit.store.lockfile import LockEntry, LockShot, write_lock
 
 EMBEDDED_LATENCY = 1.5
 DEFAULT_JOBS = 8
@@ -223,8 +224,7 @@ class Build:
         unknown = sorted(set(options.force) - {s.id for s in self.manifest.scenes})
         if unknown:
             raise InputError(f"--force names unknown scene(s): {', '.join(unknown)}")
-        cache_dir = options.cache_dir or cache_dir_for(self.manifest, self.environ.get("RENDERKIT_CACHE_DIR"))
-        self.state = open_state(self.manifest, cache_dir)
+        self.state = open_state(self.manifest, self.environ, options.cache_dir)
         self.cache = self.state.cache
         self.plan = make_plan(self.manifest, self.state, force=options.force)
 
@@ -253,11 +253,11 @@ class Build:
     def _work(self, todo: Sequence[PlanItem], keys: Mapping[str, str], in_shard: set[str] | None) -> dict[str, Outcome]:
         """Render, materialize and lock, holding the cache's build lock and the journal."""
         with self._exclusive():
-            journal = Journal(self.cache.root / "journal.jsonl")
+            journal = Journal(self.cache.layout.journal)
             try:
                 self.cache.clean_tmp({f"{e.key}.part" for e in journal.entries.values() if e.state == "completed"})
                 # A copy cut short by a killed build leaves its hidden temp beside the outputs; never a partial output.
-                for stale in self.manifest.output_dir.glob(".*.renderkit-tmp"):
+                for stale in self.manifest.output_dir.glob(f".*{OUTPUT_TEMP_SUFFIX}"):
                     stale.unlink(missing_ok=True)
                 outcomes: dict[str, Outcome] = {}
                 try:
@@ -319,7 +319,7 @@ class Build:
         from filelock import FileLock, Timeout
 
         self.cache.root.mkdir(parents=True, exist_ok=True)
-        guard = FileLock(str(self.cache.root / "build.lock"))
+        guard = FileLock(str(self.cache.layout.build_lock))
         try:
             guard.acquire(timeout=0)
         except Timeout:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from renderkit.errors import LockfileError
 from renderkit.store.cache import sha256_file
-from renderkit.store.lockfile import lock_path, read_lock
+from renderkit.store.layout import lock_path
+from renderkit.store.lockfile import read_lock
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from renderkit.manifest.load import Manifest
 from renderkit.plan.plan import Previous
 from renderkit.store.cache import Cache, Record
-from renderkit.store.lockfile import Lock, lock_path, read_lock
-
-
-def cache_dir_for(manifest: Manifest, override: str | None = None) -> Path:
-    """``RENDERKIT_CACHE_DIR`` when set, else ``.renderkit/`` beside the manifest."""
-    chosen = override if override is not None else os.environ.get("RENDERKIT_CACHE_DIR")
-    return Path(chosen).expanduser().resolve() if chosen else manifest.root / ".renderkit"
+from renderkit.store.layout import CacheLayout, lock_path
+from renderkit.store.lockfile import Lock, read_lock
 
 
 class BuildState:
@@ -45,7 +41,12 @@ class BuildState:
         return Previous(key=key, request=rec.request if rec is not None else None)
 
 
-def open_state(manifest: Manifest, cache_dir: Path | None = None) -> BuildState:
-    """Open the lock beside the manifest and the cache without creating either."""
-    cache = Cache(cache_dir or cache_dir_for(manifest))
-    return BuildState(cache, read_lock(lock_path(manifest.path)))
+def open_state(
+    manifest: Manifest, environ: Mapping[str, str] | None = None, cache_dir: Path | None = None
+) -> BuildState:
+    """Open the lock beside the manifest and the cache without creating either.
+
+    The cache is ``cache_dir`` when given, else the one ``environ`` (default: the process's) points at.
+    """
+    layout = CacheLayout(cache_dir) if cache_dir else CacheLayout.for_project(manifest.root, environ or os.environ)
+    return BuildState(Cache(layout), read_lock(lock_path(manifest.path)))

@@ -20,6 +20,7 @@ from typing import Any
 
 from renderkit.errors import CacheError
 from renderkit.store.files import fsync_dir
+from renderkit.store.layout import CACHE_DIR_ENV, CacheLayout, output_temp
 
 CHUNK = 1 << 20
 _FICLONE = 0x40049409  # Linux ioctl: reflink one file into another (btrfs, xfs, ...)
@@ -98,16 +99,17 @@ def _clone(src: Path, dest: Path) -> None:
 class Cache:
     """One cache directory: ``index/`` (diskcache), ``blobs/``, ``tmp/`` and the journal."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.blobs = root / "blobs"
-        self.tmp = root / "tmp"
+    def __init__(self, layout: CacheLayout) -> None:
+        self.layout = layout
+        self.root = layout.root
+        self.blobs = layout.blobs
+        self.tmp = layout.tmp
         self._index: Any = None
         self.problems: list[str] = []
 
     def exists(self) -> bool:
         """Whether anything was ever cached here (plan must not create the directory)."""
-        return (self.root / "index").is_dir()
+        return self.layout.index.is_dir()
 
     @property
     def index(self) -> Any:
@@ -118,12 +120,11 @@ class Cache:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
                 self._index = diskcache.Cache(
-                    str(self.root / "index"), eviction_policy="none", size_limit=2**62, statistics=False
+                    str(self.layout.index), eviction_policy="none", size_limit=2**62, statistics=False
                 )
             except OSError as exc:
                 raise CacheError(
-                    f"cannot open the cache at {self.root}: {exc}; "
-                    "check permissions or point RENDERKIT_CACHE_DIR elsewhere"
+                    f"cannot open the cache at {self.root}: {exc}; check permissions or point {CACHE_DIR_ENV} elsewhere"
                 ) from None
         return self._index
 
@@ -164,7 +165,7 @@ class Cache:
 
     def blob_path(self, sha256: str) -> Path:
         """Where the blob with this digest lives."""
-        return self.blobs / sha256[:2] / sha256
+        return self.layout.blob(sha256)
 
     def has_blob(self, sha256: str, size: int) -> bool:
         """Cheap check: the blob exists with the expected size."""
@@ -206,7 +207,7 @@ class Cache:
             self.problems.append(f"blob {record.sha256[:12]} was corrupt and has been dropped")
             return False
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".{dest.name}.renderkit-tmp"
+        tmp = output_temp(dest)
         try:
             _clone(src, tmp)
         except BaseException:

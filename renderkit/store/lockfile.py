@@ -11,7 +11,6 @@ from renderkit.errors import LockfileError
 from renderkit.store.files import atomic_write
 
 LOCK_VERSION = 1
-LOCK_NAME = "renderkit.lock"
 
 
 @dataclass(frozen=True)
@@ -79,13 +78,6 @@ class Lock:
             blocks.append(f"    {{\n{body}\n    }}")
         scenes = "[\n" + ",\n".join(blocks) + "\n  ]" if blocks else "[]"
         return f'{{\n  "lock_version": {LOCK_VERSION},\n  "scenes": {scenes}\n}}\n'.encode()
-
-
-def lock_path(manifest_path: Path) -> Path:
-    """The lockfile beside a manifest: ``renderkit.lock`` for ``renderkit.yaml``, ``NAME.lock`` for ``NAME.yaml``."""
-    if manifest_path.stem == "renderkit":
-        return manifest_path.parent / LOCK_NAME
-    return manifest_path.parent / f"{manifest_path.stem}.lock"
 
 
 def _entry(raw: object, where: str) -> LockEntry:

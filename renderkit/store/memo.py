@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from renderkit.store.layout import CACHE_DIR_ENV, CacheLayout
+
 MEMO_VERSION = 1
 
 
@@ -28,15 +30,13 @@ def _stat(path: str) -> list[int] | None:
 
 
 def memo_path(manifest: Path, environ: Mapping[str, str]) -> Path:
-    """Where the memo of ``manifest`` lives: in its cache directory, named by its absolute path."""
+    """Where the memo of ``manifest`` lives: in its cache directory."""
     manifest = Path(os.path.abspath(manifest))
-    override = environ.get("RENDERKIT_CACHE_DIR")
-    root = Path(override).expanduser().resolve() if override else manifest.parent / ".renderkit"
-    return root / "noop" / f"{hashlib.sha256(str(manifest).encode()).hexdigest()[:32]}.json"
+    return CacheLayout.for_project(manifest.parent, environ).memo(manifest)
 
 
 def _fingerprint(manifest_bytes: bytes, version: str, environ: Mapping[str, str]) -> str:
-    seed = [MEMO_VERSION, version, environ.get("RENDERKIT_CACHE_DIR", ""), hashlib.sha256(manifest_bytes).hexdigest()]
+    seed = [MEMO_VERSION, version, environ.get(CACHE_DIR_ENV, ""), hashlib.sha256(manifest_bytes).hexdigest()]
     return json.dumps(seed)
 
 

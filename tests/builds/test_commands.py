@@ -8,6 +8,7 @@ from filelock import FileLock
 from renderkit.cli import main
 from renderkit.simulator import Simulator
 from renderkit.store.cache import Cache
+from renderkit.store.layout import CacheLayout
 from renderkit.store.lockfile import read_lock
 from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
@@ -53,14 +54,14 @@ def test_gc_drops_what_no_lock_references(
     assert old is not None
     built.gen({"renderkit.yaml": manifest_text(simulator, [*SCENES[:2], ("outro", "New credits")])})
     assert build(built, capsys)[0] == 0
-    cache = Cache(built.path(".renderkit"))
+    cache = Cache(CacheLayout(built.path(".renderkit")))
     stale = old.entries["outro"]
     assert cache.get(stale.key) is not None
     cache.close()
     assert main(["gc", str(built.path("renderkit.yaml"))]) == 0
     err = capsys.readouterr().err
     assert f"dropped 1 cache record(s) and freed {stale.bytes} bytes" in err
-    cache = Cache(built.path(".renderkit"))
+    cache = Cache(CacheLayout(built.path(".renderkit")))
     assert cache.get(stale.key) is None
     assert not cache.blob_path(stale.sha256).exists()
     assert cache.get(old.entries["intro"].key) is not None
@@ -107,7 +108,7 @@ def test_corrupt_blob_is_reported_not_silently_rebought(
     lock = read_lock(built.path("renderkit.lock"))
     assert lock is not None
     entry = lock.entries["intro"]
-    cache = Cache(built.path(".renderkit"))
+    cache = Cache(CacheLayout(built.path(".renderkit")))
     blob = cache.blob_path(entry.sha256)
     cache.close()
     blob.write_bytes(b"x" * entry.bytes)  # same size: only a re-hash can tell

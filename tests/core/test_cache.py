@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from renderkit.store.cache import Cache, Record
+from renderkit.store.layout import CacheLayout
 
 
 def store(cache: Cache, key: str, data: bytes) -> Record:
@@ -29,7 +30,7 @@ def store(cache: Cache, key: str, data: bytes) -> Record:
 
 
 def test_record_round_trips_and_index_holds_only_text(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "c")
+    cache = Cache(CacheLayout(tmp_path / "c"))
     record = store(cache, "k1", b"video bytes")
     assert cache.get("k1") == record
     cache.close()
@@ -41,7 +42,7 @@ def test_record_round_trips_and_index_holds_only_text(tmp_path: Path) -> None:
 
 
 def test_plan_side_lookups_create_nothing(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "c")
+    cache = Cache(CacheLayout(tmp_path / "c"))
     assert cache.get("k") is None
     assert cache.output_fresh(tmp_path / "x.mp4", "a" * 64) is False
     assert list(cache.keys()) == []
@@ -49,7 +50,7 @@ def test_plan_side_lookups_create_nothing(tmp_path: Path) -> None:
 
 
 def test_materialize_verifies_and_drops_a_corrupt_blob(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "c")
+    cache = Cache(CacheLayout(tmp_path / "c"))
     good = store(cache, "good", b"good bytes")
     bad = store(cache, "bad", b"bad bytes")
     cache.blob_path(bad.sha256).write_bytes(b"bit rot")
@@ -64,7 +65,7 @@ def test_materialize_verifies_and_drops_a_corrupt_blob(tmp_path: Path) -> None:
 
 
 def test_output_fresh_trusts_only_the_file_it_wrote(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "c")
+    cache = Cache(CacheLayout(tmp_path / "c"))
     record = store(cache, "k", b"abc")
     dest = tmp_path / "out.mp4"
     assert cache.materialize(record, dest)
@@ -76,7 +77,7 @@ def test_output_fresh_trusts_only_the_file_it_wrote(tmp_path: Path) -> None:
 
 
 def test_gc_keeps_referenced_and_reports_bytes_freed(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "c")
+    cache = Cache(CacheLayout(tmp_path / "c"))
     keep = store(cache, "keep", b"k" * 100)
     drop = store(cache, "drop", b"d" * 250)
     dropped, freed = cache.gc({"keep"})
@@ -88,7 +89,7 @@ def test_gc_keeps_referenced_and_reports_bytes_freed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["{", '{"key": 1}', "[]"])
 def test_corrupt_record_is_a_reported_miss(tmp_path: Path, text: str) -> None:
-    cache = Cache(tmp_path / "c")
+    cache = Cache(CacheLayout(tmp_path / "c"))
     cache.index.set("rec:k", text)
     assert cache.get("k") is None
     assert cache.problems

@@ -85,13 +85,14 @@ def test_plan_json_reads_cached_renders_from_the_real_cache(here: Project, capsy
     import hashlib
 
     from renderkit.store.cache import Cache, Record
+    from renderkit.store.layout import CacheLayout
 
     here.gen({"renderkit.yaml": MANIFEST})
     assert main(["plan", "--json"]) == 0
     skyline = json.loads(capsys.readouterr().out)["scenes"][0]
     video = b"\0\0\0\x18ftypmp42 pretend video"
     digest = hashlib.sha256(video).hexdigest()
-    cache = Cache(here.root / ".renderkit")
+    cache = Cache(CacheLayout(here.root / ".renderkit"))
     tmp = cache.temp_path("upload")
     tmp.write_bytes(video)
     cache.add_blob(tmp, digest)

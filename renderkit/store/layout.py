@@ -1,0 +1,80 @@
+"""The one owner of every name renderkit gives to files, folders and environment variables.
+
+Imports only the standard library: the no-op memo check reads it before anything else is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST_NAME = "renderkit.yaml"
+LOCK_NAME = "renderkit.lock"
+CACHE_DIR_NAME = ".renderkit"
+DEFAULT_OUTPUT_DIR = "renders"
+OUTPUT_TEMP_SUFFIX = ".renderkit-tmp"  # a hidden temp beside an output while it is copied into place
+
+CACHE_DIR_ENV = "RENDERKIT_CACHE_DIR"
+RAISE_ERRORS_ENV = "RENDERKIT_RAISE_ERRORS"
+
+
+def lock_path(manifest: Path) -> Path:
+    """The lock beside a manifest: ``renderkit.lock`` for ``renderkit.yaml``, ``NAME.lock`` for ``NAME.yaml``."""
+    if manifest.stem == Path(MANIFEST_NAME).stem:
+        return manifest.parent / LOCK_NAME
+    return manifest.parent / f"{manifest.stem}.lock"
+
+
+def output_temp(dest: Path) -> Path:
+    """Where an output is written before its atomic rename (hidden, same folder)."""
+    return dest.parent / f".{dest.name}{OUTPUT_TEMP_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class CacheLayout:
+    """Where everything inside one cache directory lives."""
+
+    root: Path
+
+    @classmethod
+    def for_project(cls, project_root: Path, environ: Mapping[str, str]) -> CacheLayout:
+        """``$RENDERKIT_CACHE_DIR`` when set, else ``.renderkit/`` beside the manifest."""
+        chosen = environ.get(CACHE_DIR_ENV)
+        return cls(Path(chosen).expanduser().resolve() if chosen else project_root / CACHE_DIR_NAME)
+
+    @property
+    def index(self) -> Path:
+        """The diskcache index: render key -> record JSON, output path -> stat."""
+        return self.root / "index"
+
+    @property
+    def blobs(self) -> Path:
+        """Content-addressed videos, ``blobs/ab/abcdef...``."""
+        return self.root / "blobs"
+
+    @property
+    def tmp(self) -> Path:
+        """Partial downloads and stitches (same filesystem as the blobs, so renames are atomic)."""
+        return self.root / "tmp"
+
+    @property
+    def journal(self) -> Path:
+        """The write-ahead journal of create intents and task ids."""
+        return self.root / "journal.jsonl"
+
+    @property
+    def build_lock(self) -> Path:
+        """The lock file that lets one build at a time decide what to pay for."""
+        return self.root / "build.lock"
+
+    def blob(self, sha256: str) -> Path:
+        """Where the blob with this digest lives."""
+        return self.blobs / sha256[:2] / sha256
+
+    def memo(self, manifest: Path) -> Path:
+        """The no-op memo of ``manifest``, named by its absolute path."""
+        digest = hashlib.sha256(os.path.abspath(manifest).encode()).hexdigest()[:32]
+        return self.root / "noop" / f"{digest}.json"
