@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from renderkit.simulator import Simulator
+from tests.fixtures.sim import FAST
 from tests.simulator.helpers import decode
 
 
@@ -69,7 +70,7 @@ def test_unsatisfiable_ranges_are_416(http: httpx.Client, video_id: str, header:
 def test_ranges_we_do_not_serve_get_the_whole_body(http: httpx.Client, video_id: str, header: str) -> None:
     response = http.get(f"/v1/videos/{video_id}/content", headers={"range": header})
     assert response.status_code == 200
-    assert decode(response.content).frames == 96
+    assert decode(response.content).frames == 4 * FAST.fps
 
 
 def _read_into(response: httpx.Response, into: bytearray) -> None:
@@ -93,7 +94,7 @@ def test_padding_adds_a_free_box_and_stays_decodable(simulator: Simulator, http:
     assert len(padded) == 3_000_000
     assert [kind for kind, _ in _boxes(padded)] == [b"ftyp", b"free", b"mdat", b"free", b"moov"]
     decoded = decode(padded)
-    assert (decoded.frames, decoded.width, decoded.height) == (96, 1280, 720)
+    assert (decoded.frames, decoded.width, decoded.height) == (4 * FAST.fps, 1280, 720)
     middle = http.get(f"/v1/videos/{video_id}/content", headers={"range": "bytes=1500000-1500009"})
     assert middle.content == bytes(10)
 
@@ -123,7 +124,7 @@ def test_truncated_downloads_fail_and_do_not_decode(
         decode(bytes(received))
     again = http.get(f"/v1/videos/{video_id}/content")
     assert len(again.content) == announced
-    assert decode(again.content).frames == 96
+    assert decode(again.content).frames == 4 * FAST.fps
 
 
 def test_content_of_unknown_task_is_404(http: httpx.Client) -> None:

@@ -108,7 +108,8 @@ def test_status_faults_announce_retry_after(
 
 def test_drop_before_recording_charges_nothing(simulator: Simulator, http: httpx.Client) -> None:
     simulator.add_fault("create:drop:@1")
-    with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+    # A clean close or, when the request body was still unread, a reset: either way no answer arrives.
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         http.post("/v1/videos", json=CREATE)
     assert simulator.ledger()["creates"] == 0
     assert http.post("/v1/videos", json=CREATE).status_code == 200
@@ -116,7 +117,7 @@ def test_drop_before_recording_charges_nothing(simulator: Simulator, http: httpx
 
 def test_drop_after_recording_charges_the_create(simulator: Simulator, http: httpx.Client) -> None:
     simulator.add_fault("create:drop-after:@1")
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         http.post("/v1/videos", json=CREATE)
     ledger = simulator.ledger()
     assert (ledger["creates"], ledger["paid_seconds"]) == (1, 4)

@@ -10,6 +10,7 @@ import pytest
 from renderkit.simulator import Simulator
 from renderkit.simulator.inputs import RenderRequest, Shot
 from renderkit.simulator.render import render_video
+from tests.fixtures.sim import FAST
 from tests.simulator.helpers import decode, frame_pixel, png
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
@@ -29,7 +30,7 @@ def test_create_and_poll_then_download_every_variant(client: openai.OpenAI) -> N
     assert video.expires_at > video.completed_at
     mp4 = client.videos.download_content(video.id).content
     decoded = decode(mp4)
-    assert (decoded.frames, decoded.width, decoded.height) == (96, 1280, 720)
+    assert (decoded.frames, decoded.width, decoded.height) == (4 * FAST.fps, 1280, 720)
     assert decoded.seconds == pytest.approx(4.0)
     assert client.videos.download_content(video.id, variant="thumbnail").content[8:12] == b"WEBP"
     assert client.videos.download_content(video.id, variant="spritesheet").content[:3] == b"\xff\xd8\xff"

@@ -11,6 +11,7 @@ from PIL import Image
 from renderkit.simulator import Simulator
 from renderkit.simulator.inputs import InvalidRequest, RenderRequest, Shot
 from renderkit.simulator.render import probe_video, render_spritesheet, render_thumbnail, render_video
+from tests.fixtures.sim import FAST
 from tests.simulator.helpers import decode
 
 
@@ -83,6 +84,6 @@ def test_remix_renders_and_refuses_bad_sources(simulator: Simulator, http: httpx
     simulator.configure(latency=0)
     source = http.post("/v1/videos", json={"prompt": "a", "size": "320x240", "seconds": "1"}).json()["id"]
     remix = http.post(f"/v1/videos/{source}/remix", json={"prompt": "b"}).json()
-    assert decode(http.get(f"/v1/videos/{remix['id']}/content").content).frames == 24
+    assert decode(http.get(f"/v1/videos/{remix['id']}/content").content).frames == FAST.fps
     assert http.post(f"/v1/videos/{source}/remix", json={}).status_code == 400
     assert http.post("/v1/videos/video_missing/remix", json={"prompt": "b"}).status_code == 404

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from renderkit.simulator import Simulator
+from tests.fixtures.sim import FAST
 from tests.simulator.helpers import decode, frame_pixel, png
 
 
@@ -58,7 +59,7 @@ def test_storyboard_is_one_video_whose_length_is_the_sum(simulator: Simulator, h
     assert video["seconds"] == "5"
     assert video["prompt"] == "wide shot of a forest at dawn | a deer walks into frame"
     decoded = decode(data)
-    assert decoded.frames == 5 * 24
+    assert decoded.frames == 5 * FAST.fps
     assert decoded.seconds == pytest.approx(5.0)
     # Each shot has its own background colour: the first and last frames differ where no text is drawn.
     assert frame_pixel(data, "first", (0.5, 0.75)) != frame_pixel(data, "last", (0.5, 0.75))
