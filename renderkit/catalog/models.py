@@ -1,4 +1,4 @@
-"""The model catalog (data/models.json): valid sizes and seconds, prices, and what each provider kind can do."""
+"""The model catalog (data/models.json): each model's sizes, lengths, price and the provider kinds that serve it."""
 
 from __future__ import annotations
 
@@ -23,23 +23,11 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
-class KindInfo:
-    """What a provider kind can send besides a plain text-to-video request."""
-
-    remix: bool
-    extend: bool
-    storyboard: bool
-    image_file: bool
-    image_url: bool
-
-
-@dataclass(frozen=True)
 class Catalog:
-    """Every known model and provider kind."""
+    """Every known model."""
 
     default_model: str
     models: Mapping[str, ModelInfo]
-    kinds: Mapping[str, KindInfo]
 
     def model(self, name: str) -> ModelInfo | None:
         """The catalog entry for ``name``, or None for a model renderkit does not know."""
@@ -68,14 +56,4 @@ def catalog() -> Catalog:
         )
         for name, m in raw["models"].items()
     }
-    kinds = {
-        name: KindInfo(
-            remix=k["remix"],
-            extend=k["extend"],
-            storyboard=k["storyboard"],
-            image_file=k["image_file"],
-            image_url=k["image_url"],
-        )
-        for name, k in raw["kinds"].items()
-    }
-    return Catalog(default_model=raw["default_model"], models=models, kinds=kinds)
+    return Catalog(default_model=raw["default_model"], models=models)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import anyio
 
+from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
 from renderkit.execute.mp4check import Mp4Problem, check_mp4
 from renderkit.execute.pacing import TokenBucket, backoff
@@ -358,7 +359,7 @@ class Executor:
 
     async def _reconcile(self, job: Job, rt: ProviderRuntime, since: float) -> TaskState | None:
         """Find a create whose answer was lost, or stop the scene: never re-create silently."""
-        if not rt.provider.supports_list:
+        if not KINDS[rt.kind].list:
             raise SceneFailed(
                 f"a create for this scene was sent at {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(since))} "
                 f"UTC but its answer was lost, and provider kind {rt.kind!r} cannot list tasks to find it; "
@@ -446,7 +447,7 @@ class Executor:
             return state
 
     async def _reconcile_after_loss(self, job: Job, rt: ProviderRuntime, exc: ProviderError) -> TaskState | None:
-        if not rt.provider.supports_list:
+        if not KINDS[rt.kind].list:
             return None
         entry = self.journal.entries.get(job.key)
         since = entry.intent_at if entry else time.time() - 60

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
+from renderkit.catalog.kinds import KINDS
 from renderkit.catalog.models import catalog
 from renderkit.errors import Diagnostic, ManifestError
 from renderkit.manifest.collector import gc_paused
@@ -24,12 +25,6 @@ from renderkit.store.layout import CACHE_DIR_NAME, DEFAULT_OUTPUT_DIR
 __all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_manifest"]
 
 SIMULATOR = "simulator"
-_DEFAULT_BASE_URLS = {
-    "openai": "https://api.openai.com",
-    "generations": "https://api.crazyrouter.com",
-    "unified": "https://api.crazyrouter.com",
-}
-_DEFAULT_KEY_ENVS = {"openai": "OPENAI_API_KEY", "generations": "CRAZYROUTER_API_KEY", "unified": "CRAZYROUTER_API_KEY"}
 
 
 def load_manifest(path: str | os.PathLike[str]) -> Manifest:
@@ -162,8 +157,8 @@ class _Loader:
             out[name] = ProviderConfig(
                 name=name,
                 kind=kind,
-                base_url=p.get("base_url", _DEFAULT_BASE_URLS.get(kind)),
-                api_key_env=p.get("api_key_env", _DEFAULT_KEY_ENVS.get(kind)),
+                base_url=p.get("base_url", KINDS[kind].base_url),
+                api_key_env=p.get("api_key_env", KINDS[kind].key_env),
                 rpm=_float_or_none(p.get("rpm")),
                 max_in_flight=None if p.get("max_in_flight") is None else int(p["max_in_flight"]),
                 poll_interval=_float_or_none(p.get("poll_interval")),

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from renderkit.catalog.kinds import KINDS, Capability, cannot, kinds_that
 from renderkit.catalog.models import Catalog, ModelInfo
 from renderkit.manifest.document import PathKey
 from renderkit.manifest.images import resolve_image
@@ -325,7 +326,7 @@ class SceneChecker:
                 )
                 self._report(("scenes", i, "seconds"), message, "seconds")
                 return None
-            if provider is not None and not self._catalog.kinds[provider.kind].storyboard:
+            if provider is not None and not KINDS[provider.kind].storyboard:
                 # Rendered shot by shot and stitched: each shot is a render of its own; the total is free.
                 self._shot_seconds(i, shots, info, provider)
                 return total
@@ -380,16 +381,14 @@ class SceneChecker:
             self._report(path, problem, "image")
             return None
         if ref is not None and provider is not None:
-            kind = self._catalog.kinds[provider.kind]
+            kind = KINDS[provider.kind]
             if ref.url is None and not kind.image_file:
                 message = (
                     f"provider {provider.name!r} (kind {provider.kind}) takes image URLs only; give an https:// URL"
                 )
                 self._report(path, message, "image-kind")
             elif ref.url is not None and not kind.image_url:
-                self._report(
-                    path, f"provider {provider.name!r} (kind {provider.kind}) cannot take an image URL", "image-kind"
-                )
+                self._report(path, cannot(provider.kind, provider.name, "image_url"), "image-kind")
         return ref
 
     def _continuity(self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None) -> None:
@@ -401,8 +400,8 @@ class SceneChecker:
                 "remove image or continue_from"
             )
             self._report(("scenes", i, "image"), message, "continue-image")
-        if provider is not None and not self._catalog.kinds[provider.kind].image_file:
-            can = or_list(k for k, v in self._catalog.kinds.items() if v.image_file)
+        if provider is not None and not KINDS[provider.kind].image_file:
+            can = or_list(kinds_that("image_file"))
             message = (
                 f"provider {provider.name!r} (kind {provider.kind}) takes image URLs only, and continue_from sends "
                 f"the last frame of {upstream!r} as an image file; use a provider of kind {can}"
@@ -416,11 +415,9 @@ class SceneChecker:
                 self._report(("scenes", i, "storyboard"), message, f"{_CODES[field]}-storyboard")
         if provider is None:
             return
-        kind = self._catalog.kinds[provider.kind]
+        kind = KINDS[provider.kind]
         # Every kind can render a storyboard: natively where the wire takes one, else shot by shot and stitched.
-        for field, what, verb in (("remix_of", "remix", "remix"), ("extend_of", "extend", "extend a video")):
-            if field in scene and not getattr(kind, what):
-                can = or_list(k for k, v in self._catalog.kinds.items() if getattr(v, what))
-                message = f"provider {provider.name!r} (kind {provider.kind}) cannot {verb}; "
-                message += f"use a provider of kind {can}"
-                self._report(self._path(i, field), message, f"{what}-kind")
+        capabilities: tuple[tuple[str, Capability], ...] = (("remix_of", "remix"), ("extend_of", "extend"))
+        for field, what in capabilities:
+            if field in scene and not kind.can(what):
+                self._report(self._path(i, field), cannot(provider.kind, provider.name, what), f"{what}-kind")

@@ -7,14 +7,14 @@ shot.
 
 from __future__ import annotations
 
-from renderkit.catalog.models import catalog
+from renderkit.catalog.kinds import KINDS
 from renderkit.manifest.model import Scene, Shot
 from renderkit.plan.keys import KEY_VERSION, image_identity, render_key
 
 
 def emulated(scene: Scene, kind: str) -> bool:
     """Whether this scene's storyboard is rendered shot by shot and stitched (the kind takes no native one)."""
-    return bool(scene.storyboard) and not catalog().kinds[kind].storyboard
+    return bool(scene.storyboard) and not KINDS[kind].storyboard
 
 
 def shot_request(scene: Scene, shot: Shot, index: int, kind: str, upstream_key: str | None) -> dict[str, object]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from renderkit.catalog.kinds import Capability, Kind, cannot
 from renderkit.errors import ProviderError
 from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
 from renderkit.providers.download import download_result
@@ -17,16 +18,14 @@ from renderkit.providers.parse import parse_task
 
 
 class HttpProvider(ABC):
-    """The common part of every adapter; a subclass supplies the create and poll routes."""
+    """The common part of every adapter; a subclass supplies the create and poll routes.
 
-    kind: str
-    default_key_env: ClassVar[str | None]
-    supports_remix: bool = False
-    supports_extend: bool = False
-    supports_list: bool = False
+    What the adapter may send is its row in the kinds table (``renderkit.catalog.kinds``), not its own flags.
+    """
 
     def __init__(
         self,
+        kind: Kind,
         base_url: str,
         api_key: str,
         client: httpx.AsyncClient,
@@ -34,8 +33,10 @@ class HttpProvider(ABC):
         provider_name: str | None = None,
         key_env: str | None = None,
     ) -> None:
+        self.info = kind
+        self.kind = kind.name
         self.name = provider_name or self.kind
-        self.wire = Wire(base_url, api_key, client, provider=self.name, key_env=key_env or self.default_key_env)
+        self.wire = Wire(base_url, api_key, client, provider=self.name, key_env=key_env or kind.key_env)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.wire.base_url!r})"
@@ -48,16 +49,23 @@ class HttpProvider(ABC):
     async def poll(self, task_id: str) -> TaskState:
         """Return the task's current state."""
 
-    def _refuse(self, what: str, fix: str) -> ProviderError:
+    def _refuse(self, capability: Capability) -> ProviderError:
         """A request this family cannot express; raised before anything is sent."""
-        return ProviderError(f"provider {self.name!r} (kind {self.kind}) cannot {what}; {fix}", code="unsupported")
+        return ProviderError(cannot(self.kind, self.name, capability), code="unsupported")
 
-    def _refuse_edits(self, request: CreateRequest) -> None:
-        """Refuse, before sending, a remix or an extension this family has no route for."""
-        if request.remix_of is not None and not self.supports_remix:
-            raise self._refuse("remix", "use a provider of kind 'openai' for scenes with remix_of")
-        if request.extend_of is not None and not self.supports_extend:
-            raise self._refuse("extend a video", "use a provider of kind 'openai' for scenes with extend_of")
+    def _refuse_unsupported(self, request: CreateRequest) -> None:
+        """Refuse, before sending, what this family's row in the kinds table says it cannot carry."""
+        image = request.image
+        wanted: list[tuple[bool, Capability]] = [
+            (request.remix_of is not None, "remix"),
+            (request.extend_of is not None, "extend"),
+            (bool(request.storyboard), "storyboard"),
+            (image is not None and image.data is not None, "image_file"),
+            (image is not None and image.url is not None, "image_url"),
+        ]
+        for asked, capability in wanted:
+            if asked and not self.info.can(capability):
+                raise self._refuse(capability)
 
     async def _post_create(
         self,
@@ -89,8 +97,8 @@ class HttpProvider(ABC):
         await download_result(self.wire, state, sink, content_path=f"/v1/videos/{segment(state.task_id)}/content")
 
     async def list_tasks(self, since: int) -> list[TaskState]:
-        """Not offered by this family; the executor checks ``supports_list`` first."""
-        raise self._refuse("list tasks", "reconcile by hand in the provider's dashboard")
+        """Not offered by this family; the executor checks the kind's ``list`` first."""
+        raise self._refuse("list")
 
 
 def segment(task_id: str) -> str:

@@ -75,12 +75,9 @@ class DownloadSink(Protocol):
 
 
 class Provider(Protocol):
-    """One wire family of video routes."""
+    """One wire family of video routes; what it may be asked for is its row in ``renderkit.catalog.kinds``."""
 
     kind: str
-    supports_remix: bool
-    supports_extend: bool
-    supports_list: bool
 
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a paid render; raises ProviderError with ``maybe_sent`` when the outcome is unknown."""
@@ -95,5 +92,5 @@ class Provider(Protocol):
         ...
 
     async def list_tasks(self, since: int) -> list[TaskState]:
-        """Tasks created at or after unix time ``since`` (only when ``supports_list``), for reconciliation."""
+        """Tasks created at or after unix time ``since`` (kinds with ``list`` only), for reconciliation."""
         ...

@@ -9,12 +9,9 @@ from renderkit.providers.base import CreateRequest, TaskState
 class GenerationsProvider(HttpProvider):
     """The gateway's task routes; same create handler as ``/v1/videos``, answers wrapped in a TaskDto."""
 
-    kind = "generations"
-    default_key_env = "CRAZYROUTER_API_KEY"
-
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a render; JSON, or multipart with a local image."""
-        self._refuse_edits(request)
+        self._refuse_unsupported(request)
         fields = openai_style_fields(request)
         image = request.image
         if image is not None and image.data is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from renderkit.providers.adapter import HttpProvider, as_form, openai_style_fields, segment
 from renderkit.providers.base import CreateRequest, TaskState
 from renderkit.providers.parse import parse_task
@@ -14,17 +12,12 @@ PAGE = 100
 class OpenAIProvider(HttpProvider):
     """``POST /v1/videos``, ``GET /v1/videos/{id}``, ``/content``, ``/remix``, ``/extensions`` and the list route."""
 
-    kind = "openai"
-    default_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
-    supports_remix = True
-    supports_extend = True
-    supports_list = True
-
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a render (or a remix of ``request.remix_of``, or an extension of ``request.extend_of``).
 
         JSON, or multipart with a local image.
         """
+        self._refuse_unsupported(request)
         if request.remix_of is not None:
             return await self._post_create(
                 f"/v1/videos/{segment(request.remix_of)}/remix", json_body={"prompt": request.prompt}
@@ -70,10 +63,3 @@ class OpenAIProvider(HttpProvider):
             if not body.get("has_more") or not isinstance(last_id, str) or last_id == params.get("after"):
                 return found
             params = {**params, "after": last_id}
-
-
-class SimulatorProvider(OpenAIProvider):
-    """renderkit's own simulator, which speaks the ``openai`` wire format and needs no real key."""
-
-    kind = "simulator"
-    default_key_env = None

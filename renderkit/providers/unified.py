@@ -21,14 +21,9 @@ def aspect_ratio(size: str) -> str | None:
 class UnifiedProvider(HttpProvider):
     """The unified create/query pair: ``duration`` as an int, images as URLs only."""
 
-    kind = "unified"
-    default_key_env = "CRAZYROUTER_API_KEY"
-
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a render; refuses what this family cannot carry rather than render something else."""
-        self._refuse_edits(request)
-        if request.storyboard:
-            raise self._refuse("render a storyboard", "use a provider of kind 'openai' or 'generations'")
+        self._refuse_unsupported(request)
         body: dict[str, Any] = {
             "model": request.model,
             "prompt": request.prompt,
@@ -38,11 +33,7 @@ class UnifiedProvider(HttpProvider):
         ratio = aspect_ratio(request.size)
         if ratio is not None:
             body["aspect_ratio"] = ratio
-        if request.image is not None:
-            if request.image.url is None:
-                raise self._refuse(
-                    "upload a local image", "give the scene's image as an https URL or use kind 'openai'"
-                )
+        if request.image is not None and request.image.url is not None:
             body["images"] = [request.image.url]
         return await self._post_create("/v1/video/create", json_body=body)
 

@@ -12,7 +12,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from renderkit.catalog.models import catalog
+from renderkit.catalog.kinds import KINDS
 from renderkit.cli import main
 from renderkit.simulator import Simulator
 from tests.builds.helpers import KEY, build, manifest_text, statuses
@@ -158,8 +158,7 @@ def test_a_storyboard_starts_its_first_shot_from_the_upstream_frame(
 ) -> None:
     if not native:
         # No shipped kind both takes image files and lacks a native storyboard, so make the simulator kind one.
-        kinds = catalog().kinds
-        monkeypatch.setitem(kinds, "simulator", replace(kinds["simulator"], storyboard=False))
+        monkeypatch.setitem(KINDS, "simulator", replace(KINDS["simulator"], storyboard=False))
     text = chain(simulator).replace('    prompt: "Night falls"\n', "    storyboard:\n").replace("  seconds: 4\n", "")
     text += "      - {prompt: Night falls, seconds: 4}\n      - {prompt: Stars come out, seconds: 4}\n"
     project.gen({"renderkit.yaml": text, "green.png": png(GREEN)})

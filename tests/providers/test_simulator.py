@@ -11,10 +11,11 @@ import httpx
 import pytest
 from PIL import Image
 
+from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, Shot, TaskState
 from renderkit.providers.openai import PAGE
-from renderkit.providers.registry import KINDS, open_provider
+from renderkit.providers.registry import open_provider
 from renderkit.simulator import DIALECTS, Simulator
 from tests.providers.sinks import MemorySink
 
@@ -62,7 +63,7 @@ def is_mp4(data: bytes) -> bool:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("dialect", DIALECTS)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", sorted(KINDS))
 async def test_create_poll_download(simulator: Simulator, client: httpx.AsyncClient, kind: str, dialect: str) -> None:
     simulator.configure(dialect=dialect)
     provider = connect(kind, simulator, client)
