@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from renderkit.errors import ProviderError as ProviderError
     from renderkit.errors import RefusedError as RefusedError
     from renderkit.errors import RenderkitError as RenderkitError
-    from renderkit.execute.scheduler import Event as Event
+    from renderkit.execute.jobs import Event as Event
     from renderkit.manifest.load import load_manifest as load_manifest
     from renderkit.manifest.model import Manifest as Manifest
     from renderkit.manifest.model import Scene as Scene
@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     from renderkit.ops.build import BuildReport as BuildReport
     from renderkit.ops.build import SceneReport as SceneReport
     from renderkit.ops.verify import verify_lock as verify_lock
-    from renderkit.plan.keys import render_key as render_key
     from renderkit.plan.plan import Plan as Plan
     from renderkit.plan.plan import PlanItem as PlanItem
     from renderkit.plan.plan import make_plan as make_plan
     from renderkit.plan.state import open_state as open_state
+    from renderkit.request import render_key as render_key
     from renderkit.store.lockfile import Lock as Lock
     from renderkit.store.lockfile import LockEntry as LockEntry
     from renderkit.store.lockfile import read_lock as read_lock
@@ -49,7 +49,7 @@ _HOMES = {
     "BuildReport": "renderkit.ops.build",
     "CacheError": "renderkit.errors",
     "Diagnostic": "renderkit.errors",
-    "Event": "renderkit.execute.scheduler",
+    "Event": "renderkit.execute.jobs",
     "InputError": "renderkit.errors",
     "Lock": "renderkit.store.lockfile",
     "LockEntry": "renderkit.store.lockfile",
@@ -68,7 +68,7 @@ _HOMES = {
     "make_plan": "renderkit.plan.plan",
     "open_state": "renderkit.plan.state",
     "read_lock": "renderkit.store.lockfile",
-    "render_key": "renderkit.plan.keys",
+    "render_key": "renderkit.request",
     "verify_lock": "renderkit.ops.verify",
 }
 

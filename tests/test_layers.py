@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
 LIBRARIES: dict[str, set[str]] = {
     "errors": set(),
     "catalog": set(),
-    "request": set(),
+    "request": {"rfc8785"},
     "manifest": {"yaml", "PIL"},
     "store": {"diskcache", "filelock", "obstore"},
     "providers": {"httpx"},

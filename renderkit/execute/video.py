@@ -1,4 +1,5 @@
-"""Video and image plumbing for multi-shot work: fit images to a size, grab a last frame, stitch MP4s."""
+"""Video and image work, all through PyAV and Pillow: prove a download is the video asked for, fit a reference
+image to a size, take a last frame, stitch MP4s."""
 
 from __future__ import annotations
 
@@ -8,11 +9,40 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from renderkit.request import parse_size
 
-def parse_size(size: str) -> tuple[int, int]:
-    """``"1280x720"`` → ``(1280, 720)``."""
-    width, height = (int(v) for v in size.lower().split("x"))
-    return width, height
+
+class Mp4Problem(Exception):
+    """The file is not the video that was asked for."""
+
+
+def check_mp4(path: Path, size: str, seconds: int) -> None:
+    """Decode every frame; raise Mp4Problem on a decode error, a wrong frame size or a wrong duration."""
+    import av
+
+    width, height = parse_size(size)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise Mp4Problem("no video stream")
+            stream = container.streams.video[0]
+            frames = 0
+            last = 0.0
+            for frame in container.decode(stream):
+                if (frame.width, frame.height) != (width, height):
+                    raise Mp4Problem(f"frame is {frame.width}x{frame.height}, expected {size}")
+                frames += 1
+                if frame.time is not None:
+                    last = max(last, float(frame.time))
+                    rate = stream.average_rate
+                    if rate:
+                        last = max(last, float(frame.time) + 1 / float(rate))
+    except av.error.FFmpegError as exc:
+        raise Mp4Problem(f"cannot decode: {exc}") from None
+    if frames == 0:
+        raise Mp4Problem("no frames")
+    if abs(last - seconds) > max(0.5, seconds * 0.05):
+        raise Mp4Problem(f"lasts {last:.2f}s, expected {seconds}s")
 
 
 def fit_image(data: bytes, size: str) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from renderkit.manifest.model import ImageRef
+from renderkit.request import ImageRef
 
 _CHUNK = 1 << 20
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", 0), (b"\xff\xd8\xff", 0), (b"WEBP", 8))

@@ -16,13 +16,13 @@ from renderkit.catalog.models import catalog
 from renderkit.errors import Diagnostic, ManifestError
 from renderkit.manifest.collector import gc_paused
 from renderkit.manifest.document import Document, PathKey, format_path, read_yaml
-from renderkit.manifest.model import ImageRef, Manifest, ProviderConfig, Scene, Shot
+from renderkit.manifest.model import Manifest, ProviderConfig, Scene
 from renderkit.manifest.resolve import SceneChecker
 from renderkit.manifest.schema import SUPPORTED_VERSIONS, Issue, manifest_validator
 from renderkit.manifest.wording import describe
 from renderkit.store.layout import CACHE_DIR_NAME, DEFAULT_OUTPUT_DIR
 
-__all__ = ["ImageRef", "Manifest", "ProviderConfig", "Scene", "Shot", "load_manifest"]
+__all__ = ["Manifest", "ProviderConfig", "Scene", "load_manifest"]
 
 SIMULATOR = "simulator"
 

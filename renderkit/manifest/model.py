@@ -1,4 +1,4 @@
-"""The resolved manifest as frozen values: what the plan, the executor and the lock read."""
+"""The resolved manifest as frozen values: what the plan and the build read."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from renderkit.errors import Diagnostic
-
-# The fields that make a scene build on (and wait for) another one; a scene has at most one of them.
-UPSTREAM = ("remix_of", "continue_from", "extend_of")
+from renderkit.request import Link, Request
 
 
 @dataclass(frozen=True)
@@ -27,50 +25,21 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
-class ImageRef:
-    """A reference image: a file inside the project (with its content's sha256) or an https URL."""
-
-    path: Path | None
-    url: str | None
-    sha256: str | None
-
-
-@dataclass(frozen=True)
-class Shot:
-    """One storyboard shot."""
-
-    prompt: str
-    seconds: int
-
-
-@dataclass(frozen=True)
 class Scene:
-    """One fully resolved scene: every field has its final value."""
+    """One fully resolved scene: its render request (without the upstream's key, which the plan adds) and where
+    it sits in the manifest and the dependency graph."""
 
     id: str
-    prompt: str
-    model: str
-    size: str
-    seconds: int
     provider: str
-    image: ImageRef | None
-    remix_of: str | None
-    storyboard: tuple[Shot, ...]
-    take: str | None
+    request: Request
+    upstream: str | None  # the id of the scene this one builds on and waits for
     line: int
-    continue_from: str | None
-    extend_of: str | None
     duration: int  # the output's length: seconds, except an extension's (source + seconds) and its remixes'
 
     @property
-    def link(self) -> str | None:
-        """The field that names the scene this one builds on: remix_of, continue_from or extend_of (at most one)."""
-        return next((f for f in UPSTREAM if getattr(self, f) is not None), None)
-
-    @property
-    def upstream(self) -> str | None:
-        """The id of the scene this one builds on and waits for."""
-        return self.remix_of or self.continue_from or self.extend_of
+    def link(self) -> Link | None:
+        """How the scene builds on its upstream: remix_of, continue_from or extend_of."""
+        return self.request.link
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from renderkit.catalog.kinds import KINDS, Capability, cannot, kinds_that
 from renderkit.catalog.models import Catalog, ModelInfo
 from renderkit.manifest.document import PathKey
 from renderkit.manifest.images import resolve_image
-from renderkit.manifest.model import UPSTREAM, ImageRef, ProviderConfig, Scene, Shot
+from renderkit.manifest.model import ProviderConfig, Scene
 from renderkit.manifest.wording import did_you_mean, or_list
+from renderkit.request import UPSTREAM, ImageRef, Link, Request, Shot
 
 # Defaults of these fields are filled into the scene itself, since they decide its shape and dependencies.
 _DEFAULTED = ("prompt", *UPSTREAM, "storyboard")
@@ -76,7 +77,7 @@ class SceneChecker:
         self._errors = 0
         self._defaulted: set[tuple[int, str]] = set()
         self._images: dict[str, tuple[ImageRef | None, str | None]] = {}
-        self._links: dict[int, str] = {}  # scene index -> the UPSTREAM field that names its upstream
+        self._links: dict[int, Link] = {}  # scene index -> the UPSTREAM field that names its upstream
 
     def _report(self, path: PathKey, message: str, code: str, *, warning: bool = False) -> None:
         self._errors += not warning
@@ -203,7 +204,7 @@ class SceneChecker:
             return self._defaults[name], ("defaults", name)
         return None, ("scenes", i, name)
 
-    def _scene(self, i: int, scene: Mapping[str, Any], upstream: Scene | None, link: str | None) -> Scene | None:
+    def _scene(self, i: int, scene: Mapping[str, Any], upstream: Scene | None, link: Link | None) -> Scene | None:
         errors_before = self._errors
         here: PathKey = ("scenes", i)
         if "prompt" not in scene and "storyboard" not in scene:
@@ -247,20 +248,23 @@ class SceneChecker:
             duration = upstream.duration + seconds
         elif upstream is not None and link == "remix_of":
             duration = upstream.duration
-        return Scene(
-            id=scene["id"],
-            prompt=prompt,
+        request = Request(
+            kind=provider.kind,
             model=model,
+            prompt=prompt,
             size=size,
             seconds=seconds,
-            provider=provider.name,
-            image=image,
-            remix_of=scene.get("remix_of"),
-            storyboard=shots,
             take=None if take is None else str(take),
+            image=image,
+            storyboard=shots,
+            link=link,
+        )
+        return Scene(
+            id=scene["id"],
+            provider=provider.name,
+            request=request,
+            upstream=None if upstream is None else upstream.id,
             line=self._reporter.at(here)[0],
-            continue_from=scene.get("continue_from"),
-            extend_of=scene.get("extend_of"),
             duration=duration,
         )
 
@@ -269,7 +273,7 @@ class SceneChecker:
         if source is None:
             return self._field(i, scene, name)
         link = self._links[i]
-        inherited = getattr(source, name)
+        inherited = source.provider if name == "provider" else getattr(source.request, name)
         if name in scene and scene[name] != inherited:
             message = (
                 f"{_DERIVED[link]} keeps the {name} of its source ({inherited} from {source.id!r}); "
@@ -361,7 +365,7 @@ class SceneChecker:
                 self._report((*self._path(i, "storyboard"), n, "seconds"), message, "seconds")
 
     def _image(
-        self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None, link: str | None
+        self, i: int, scene: Mapping[str, Any], provider: ProviderConfig | None, link: Link | None
     ) -> ImageRef | None:
         if link == "continue_from":
             self._continuity(i, scene, provider)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from renderkit.errors import InputError, RefusedError
-from renderkit.execute.scheduler import Event, Executor, Job, Outcome, ProviderRuntime, ShotJob, image_input, shots
+from renderkit.execute.jobs import Event, Job, Outcome, ProviderRuntime, ShotJob
+from renderkit.execute.scheduler import Executor
 from renderkit.manifest.load import Manifest, ProviderConfig, Scene, load_manifest
 from renderkit.plan.plan import Plan, PlanItem, make_plan
 from renderkit.plan.state import BuildState, open_state
-from renderkit.providers.base import CreateRequest
 from renderkit.store.cache import Record
 from renderkit.store.journal import Journal
 from renderkit.store.layout import OUTPUT_TEMP_SUFFIX, lock_path
@@ -154,48 +154,17 @@ def _refuse_budget(todo: Sequence[PlanItem], manifest: Manifest, max_cost: float
         )
 
 
-def _job(item: PlanItem, upstream_key: str | None) -> Job:
-    """The executor's job for one planned scene; ``upstream_key`` is the key of the scene it builds on."""
+def _job(item: PlanItem) -> Job:
+    """The executor's job for one planned scene."""
     scene = item.scene
-    image = scene.image
-    create = CreateRequest(
-        model=scene.model,
-        prompt=scene.prompt,
-        size=scene.size,
-        seconds=scene.seconds,
-        image=image_input(image.path, image.url, scene.size) if image else None,
-        storyboard=shots([(s.prompt, s.seconds) for s in scene.storyboard]),
-    )
-    shot_jobs = (
-        tuple(
-            ShotJob(
-                key=shot.key,
-                request=shot.request,
-                create=CreateRequest(
-                    model=scene.model,
-                    prompt=board.prompt,
-                    size=scene.size,
-                    seconds=board.seconds,
-                    image=create.image if i == 0 else None,
-                ),
-            )
-            for i, (board, shot) in enumerate(zip(scene.storyboard, item.shots, strict=True))
-        )
-        if item.shots
-        else ()
-    )
     return Job(
         scene_id=scene.id,
         key=item.key,
         request=item.request,
         provider=scene.provider,
-        create=create,
-        remix_of=scene.remix_of,
         depends_on=item.depends_on,
-        shots=shot_jobs,
-        continue_from=scene.continue_from,
-        extend_of=scene.extend_of,
-        upstream_key=upstream_key,
+        upstream=scene.upstream,
+        shots=tuple(ShotJob(shot.key, shot.request) for shot in item.shots),
         duration=scene.duration,
     )
 
@@ -278,7 +247,8 @@ class Build:
         lock_file = lock_path(self.manifest.path)
         watched = [lock_file]
         watched += [self.output_path(s) for s in self.manifest.scenes]
-        watched += [s.image.path for s in self.manifest.scenes if s.image is not None and s.image.path is not None]
+        images = [s.request.image for s in self.manifest.scenes]
+        watched += [image.path for image in images if image is not None and image.path is not None]
         cached = BuildReport(
             report.manifest,
             tuple(
@@ -335,8 +305,7 @@ class Build:
     def _execute(self, todo: Sequence[PlanItem], journal: Journal, keys: Mapping[str, str]) -> dict[str, Outcome]:
         import anyio
 
-        keys_by_id = {item.scene.id: item.key for item in self.plan.items}
-        jobs = [_job(item, None if item.scene.upstream is None else keys_by_id[item.scene.upstream]) for item in todo]
+        jobs = [_job(item) for item in todo]
         known = {}
         for item in self.plan.items:
             rec = self.state.record(item.key) if item.status == "cached" else None
@@ -449,8 +418,8 @@ class Build:
                         id=scene.id,
                         key=item.key,
                         provider_kind=rec.provider_kind,
-                        model=scene.model,
-                        size=scene.size,
+                        model=scene.request.model,
+                        size=scene.request.size,
                         seconds=scene.duration,
                         task_id=rec.task_id,
                         file=_relative(self.output_path(scene), self.manifest.root),

@@ -6,16 +6,16 @@ Computed from the manifest, the input files and what the cache and the lock hold
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from renderkit.catalog.kinds import KINDS
 from renderkit.catalog.models import catalog
 from renderkit.manifest.collector import gc_paused
 from renderkit.manifest.model import Manifest, Scene
-from renderkit.plan import shots as storyboard
-from renderkit.plan.keys import render_key, scene_request
+from renderkit.request import Request
 
-__all__ = ["Plan", "PlanItem", "Previous", "ShotPlan", "State", "make_plan", "render_key"]
+__all__ = ["Plan", "PlanItem", "Previous", "ShotPlan", "State", "make_plan"]
 
 Status = Literal["cached", "render", "blocked"]
 
@@ -45,7 +45,7 @@ class ShotPlan:
     """One shot of a storyboard rendered shot by shot: its own key, and whether the cache already holds it."""
 
     key: str
-    request: Mapping[str, object]
+    request: Request
     cached: bool
     cost_usd: float | None
 
@@ -59,7 +59,7 @@ class PlanItem:
 
     scene: Scene
     key: str
-    request: Mapping[str, object]
+    request: Request  # the scene's request with its upstream's key filled in
     status: Status
     reason: str
     cost_usd: float | None
@@ -95,18 +95,17 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
     paying: dict[str, str] = {}
     for scene in dependency_order(manifest.scenes):
         upstream = items[scene.upstream] if scene.upstream is not None else None
-        upstream_key = None if upstream is None else upstream.key
-        kind = manifest.providers[scene.provider].kind
-        request = scene_request(scene, kind, upstream_key)
-        key = render_key(request)
-        status, reason = _verdict(scene, key, request, upstream, state, force)
+        request = scene.request if upstream is None else replace(scene.request, upstream_key=upstream.key)
+        key = request.key
+        status, reason = _verdict(scene, request, upstream, state, force)
         # An extension pays for the seconds it adds; a remix of one for the whole video it remakes.
-        cost = prices.cost(scene.model, scene.size, scene.seconds if scene.extend_of else scene.duration)
+        seconds = request.seconds if request.link == "extend_of" else scene.duration
+        cost = prices.cost(request.model, request.size, seconds)
         shots: tuple[ShotPlan, ...] = ()
-        if storyboard.emulated(scene, kind):
+        if emulated(request):
             shots = tuple(
-                ShotPlan(k, r, state.cached(k), prices.cost(scene.model, scene.size, shot.seconds))
-                for shot, (k, r) in zip(scene.storyboard, storyboard.shot_keys(scene, kind, upstream_key), strict=True)
+                ShotPlan(r.key, r, state.cached(r.key), prices.cost(r.model, r.size, r.seconds))
+                for r in request.shot_requests()
             )
             costs = [s.cost_usd for s in shots if not s.cached and s.key not in paying]
             cost = None if None in costs else round(sum(c or 0.0 for c in costs), 6)
@@ -137,6 +136,11 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
     )
 
 
+def emulated(request: Request) -> bool:
+    """Whether the request's storyboard renders shot by shot and is stitched (its kind takes no native one)."""
+    return bool(request.storyboard) and not KINDS[request.kind].storyboard
+
+
 def dependency_order(scenes: tuple[Scene, ...]) -> list[Scene]:
     """Scenes with every upstream before its dependents, otherwise in manifest order."""
     by_id = {s.id: s for s in scenes}
@@ -154,21 +158,17 @@ def dependency_order(scenes: tuple[Scene, ...]) -> list[Scene]:
 
 
 def _verdict(
-    scene: Scene,
-    key: str,
-    request: Mapping[str, object],
-    upstream: PlanItem | None,
-    state: State,
-    force: Collection[str],
+    scene: Scene, request: Request, upstream: PlanItem | None, state: State, force: Collection[str]
 ) -> tuple[Status, str]:
     if scene.id in force:
         return "render", "forced"
+    key = request.key
     previous = state.previous(scene.id)
     if state.cached(key):
         same = previous is not None and previous.key == key
         return "cached", "unchanged" if same else "same request as a cached render"
     blocked = upstream is not None and upstream.status != "cached"
-    changes = _changes(scene, key, request, previous, upstream_changes=not blocked)
+    changes = _changes(scene, key, request.identity(), previous, upstream_changes=not blocked)
     if upstream is not None and blocked:
         waits = f"upstream {upstream.scene.id} re-renders"
         return "blocked", f"{waits}; {', '.join(changes)}" if changes else waits

@@ -15,6 +15,7 @@ from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
 from renderkit.providers.download import download_result
 from renderkit.providers.http import Wire, poll_after
 from renderkit.providers.parse import parse_task
+from renderkit.request import Request
 
 
 class HttpProvider(ABC):
@@ -56,10 +57,11 @@ class HttpProvider(ABC):
     def _refuse_unsupported(self, request: CreateRequest) -> None:
         """Refuse, before sending, what this family's row in the kinds table says it cannot carry."""
         image = request.image
+        link = request.render.link
         wanted: list[tuple[bool, Capability]] = [
-            (request.remix_of is not None, "remix"),
-            (request.extend_of is not None, "extend"),
-            (bool(request.storyboard), "storyboard"),
+            (link == "remix_of", "remix"),
+            (link == "extend_of", "extend"),
+            (bool(request.render.storyboard), "storyboard"),
             (image is not None and image.data is not None, "image_file"),
             (image is not None and image.url is not None, "image_url"),
         ]
@@ -106,21 +108,21 @@ def segment(task_id: str) -> str:
     return quote(task_id, safe="")
 
 
-def shots(request: CreateRequest) -> list[dict[str, Any]]:
+def shots(render: Request) -> list[dict[str, Any]]:
     """The storyboard in the gateway's documented shape (``prompt`` and ``duration`` per shot)."""
-    return [{"prompt": shot.prompt, "duration": shot.seconds} for shot in request.storyboard]
+    return [{"prompt": shot.prompt, "duration": shot.seconds} for shot in render.storyboard]
 
 
-def openai_style_fields(request: CreateRequest) -> dict[str, Any]:
+def openai_style_fields(render: Request) -> dict[str, Any]:
     """The create fields families 1 and 3 share; ``seconds`` is a string because the gateway rejects a number."""
     fields: dict[str, Any] = {
-        "model": request.model,
-        "prompt": request.prompt,
-        "seconds": str(request.seconds),
-        "size": request.size,
+        "model": render.model,
+        "prompt": render.prompt,
+        "seconds": str(render.seconds),
+        "size": render.size,
     }
-    if request.storyboard:
-        fields["storyboard"] = shots(request)
+    if render.storyboard:
+        fields["storyboard"] = shots(render)
     return fields
 
 

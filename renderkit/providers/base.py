@@ -7,9 +7,10 @@ limiting and caching are the executor's job, never a provider's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+from renderkit.request import Request
 
 Status = Literal["queued", "running", "completed", "failed"]
 
@@ -25,25 +26,16 @@ class ImageInput:
 
 
 @dataclass(frozen=True)
-class Shot:
-    """One storyboard shot."""
-
-    prompt: str
-    seconds: int
-
-
-@dataclass(frozen=True)
 class CreateRequest:
-    """Everything a provider needs to start one render."""
+    """One create as the wire carries it: the render request, and what only the build knows when it sends it.
 
-    model: str
-    prompt: str
-    size: str
-    seconds: int
+    ``image`` is the reference image ready to send (a fitted file's bytes, a continued scene's last frame, or a
+    URL); ``source_task`` is the task a remix or an extension (``render.link``) is made from.
+    """
+
+    render: Request
     image: ImageInput | None = None
-    remix_of: str | None = None
-    storyboard: Sequence[Shot] = ()
-    extend_of: str | None = None  # a task id: continue that video by ``seconds`` more with ``prompt``
+    source_task: str | None = None
 
 
 @dataclass(frozen=True)

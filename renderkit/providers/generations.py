@@ -12,7 +12,7 @@ class GenerationsProvider(HttpProvider):
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a render; JSON, or multipart with a local image."""
         self._refuse_unsupported(request)
-        fields = openai_style_fields(request)
+        fields = openai_style_fields(request.render)
         image = request.image
         if image is not None and image.data is not None:
             return await self._post_create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from renderkit.errors import ProviderError
 from renderkit.providers.adapter import HttpProvider, as_form, openai_style_fields, segment
 from renderkit.providers.base import CreateRequest, TaskState
 from renderkit.providers.parse import parse_task
@@ -18,15 +19,15 @@ class OpenAIProvider(HttpProvider):
         JSON, or multipart with a local image.
         """
         self._refuse_unsupported(request)
-        if request.remix_of is not None:
-            return await self._post_create(
-                f"/v1/videos/{segment(request.remix_of)}/remix", json_body={"prompt": request.prompt}
-            )
-        if request.extend_of is not None:
+        render = request.render
+        if render.link == "remix_of":
+            path = f"/v1/videos/{segment(_source(request))}/remix"
+            return await self._post_create(path, json_body={"prompt": render.prompt})
+        if render.link == "extend_of":
             # The answer's seconds is the whole extended video's length, not the seconds asked for here.
-            body = {"prompt": request.prompt, "seconds": str(request.seconds), "video": {"id": request.extend_of}}
+            body = {"prompt": render.prompt, "seconds": str(render.seconds), "video": {"id": _source(request)}}
             return await self._post_create("/v1/videos/extensions", json_body=body)
-        fields = openai_style_fields(request)
+        fields = openai_style_fields(render)
         image = request.image
         if image is not None and image.data is not None:
             return await self._post_create(
@@ -63,3 +64,10 @@ class OpenAIProvider(HttpProvider):
             if not body.get("has_more") or not isinstance(last_id, str) or last_id == params.get("after"):
                 return found
             params = {**params, "after": last_id}
+
+
+def _source(request: CreateRequest) -> str:
+    """The task a remix or an extension is made from; the executor always sets it for those."""
+    if not request.source_task:
+        raise ProviderError(f"a {request.render.link} create needs the source task's id", code="unsupported")
+    return request.source_task

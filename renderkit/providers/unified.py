@@ -7,15 +7,19 @@ from typing import Any
 
 from renderkit.providers.adapter import HttpProvider
 from renderkit.providers.base import CreateRequest, TaskState
+from renderkit.request import parse_size
 
 
 def aspect_ratio(size: str) -> str | None:
     """``1280x720`` → ``16:9``; None for a size that is not WIDTHxHEIGHT."""
-    width, _, height = size.lower().partition("x")
-    if not (width.isdigit() and height.isdigit()) or int(width) == 0 or int(height) == 0:
+    try:
+        width, height = parse_size(size)
+    except ValueError:
         return None
-    divisor = gcd(int(width), int(height))
-    return f"{int(width) // divisor}:{int(height) // divisor}"
+    if width == 0 or height == 0:
+        return None
+    divisor = gcd(width, height)
+    return f"{width // divisor}:{height // divisor}"
 
 
 class UnifiedProvider(HttpProvider):
@@ -24,13 +28,14 @@ class UnifiedProvider(HttpProvider):
     async def create(self, request: CreateRequest) -> TaskState:
         """Start a render; refuses what this family cannot carry rather than render something else."""
         self._refuse_unsupported(request)
+        render = request.render
         body: dict[str, Any] = {
-            "model": request.model,
-            "prompt": request.prompt,
-            "duration": request.seconds,
-            "size": request.size,
+            "model": render.model,
+            "prompt": render.prompt,
+            "duration": render.seconds,
+            "size": render.size,
         }
-        ratio = aspect_ratio(request.size)
+        ratio = aspect_ratio(render.size)
         if ratio is not None:
             body["aspect_ratio"] = ratio
         if request.image is not None and request.image.url is not None:

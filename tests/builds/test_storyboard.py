@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from renderkit.execute.mp4check import check_mp4
+from renderkit.execute.video import check_mp4
 from renderkit.simulator import Simulator
 from renderkit.store.lockfile import read_lock
 from tests.builds.helpers import KEY, build, manifest_text, statuses

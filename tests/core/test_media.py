@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from renderkit.execute.mp4check import Mp4Problem, check_mp4
-from renderkit.execute.video import fit_image, last_frame, stitch
+from renderkit.execute.video import Mp4Problem, check_mp4, fit_image, last_frame, stitch
 from renderkit.simulator.inputs import RenderRequest
 from renderkit.simulator.inputs import Shot as SimShot
 from renderkit.simulator.render import render_video

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from renderkit.errors import ManifestError
-from renderkit.manifest.load import ImageRef, Shot, load_manifest
+from renderkit.manifest.load import load_manifest
+from renderkit.request import ImageRef, Shot
 from tests.fixtures.project import Project
+from tests.manifest.conftest import flat_scenes
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
@@ -16,7 +18,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 def test_minimal_manifest_uses_the_embedded_simulator_and_catalog_defaults(project: Project) -> None:
     project.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: '  a boat  '\n"})
     m = load_manifest(project.path("renderkit.yaml"))
-    (scene,) = m.scenes
+    (scene,) = flat_scenes(m)
     assert (scene.id, scene.prompt, scene.model, scene.size, scene.seconds) == ("a", "a boat", "sora-2", "720x1280", 4)
     assert scene.provider == "simulator"
     assert scene.line == 3
@@ -45,7 +47,7 @@ scenes:
         }
     )
     m = load_manifest(project.path("renderkit.yaml"))
-    a, b = m.scenes
+    a, b = flat_scenes(m)
     assert (a.provider, a.model, a.size, a.seconds, a.take) == ("gw", "sora-2-pro", "1792x1024", 8, "3")
     assert (b.provider, b.size, b.seconds, b.take) == ("oa", "1280x720", 12, "director")
     gw, oa = m.providers["gw"], m.providers["oa"]
@@ -71,7 +73,7 @@ scenes:
 """
         }
     )
-    night, _ = load_manifest(project.path("renderkit.yaml")).scenes
+    night, _ = flat_scenes(load_manifest(project.path("renderkit.yaml")))
     assert (night.remix_of, night.model, night.size, night.seconds) == ("day", "sora-2-pro", "1024x1792", 12)
 
 
@@ -88,7 +90,7 @@ scenes:
 """
         }
     )
-    (scene,) = load_manifest(project.path("renderkit.yaml")).scenes
+    (scene,) = flat_scenes(load_manifest(project.path("renderkit.yaml")))
     assert scene.seconds == 8
     assert scene.storyboard == (Shot("Wide shot of a forest", 3), Shot("A deer walks in", 5))
     assert scene.prompt == "Wide shot of a forest\nA deer walks in"
@@ -107,7 +109,7 @@ scenes:
 """,
         }
     )
-    a, b = load_manifest(project.path("renderkit.yaml")).scenes
+    a, b = flat_scenes(load_manifest(project.path("renderkit.yaml")))
     assert a.image == ImageRef(project.root / "img" / "ref.png", None, hashlib.sha256(PNG).hexdigest())
     assert b.image == ImageRef(None, "https://example.com/ref.png", None)
 
@@ -120,7 +122,7 @@ def test_unknown_model_is_a_warning_not_an_error(project: Project) -> None:
     (warning,) = m.warnings
     assert (warning.line, warning.col, warning.path, warning.severity) == (3, 31, "scenes[0].model", "warning")
     assert "kling-9" in warning.message
-    assert m.scenes[0].seconds == 7
+    assert flat_scenes(m)[0].seconds == 7
 
 
 def test_merge_keys_and_anchors_are_supported(project: Project) -> None:
@@ -138,7 +140,7 @@ scenes:
         load_manifest(project.path("renderkit.yaml"))
     text = project.path("renderkit.yaml").read_text().replace("x-common: &common", "defaults: &common")
     project.gen({"renderkit.yaml": text})
-    a, b = load_manifest(Path(project.path("renderkit.yaml"))).scenes
+    a, b = flat_scenes(load_manifest(Path(project.path("renderkit.yaml"))))
     assert (a.size, a.seconds, b.seconds) == ("1280x720", 8, 4)
 
 
@@ -159,7 +161,7 @@ scenes:
 """
         }
     )
-    base, wide, dusk, board = load_manifest(project.path("renderkit.yaml")).scenes
+    base, wide, dusk, board = flat_scenes(load_manifest(project.path("renderkit.yaml")))
     assert (base.prompt, base.remix_of) == ("A lighthouse in fog", None)
     assert (wide.prompt, wide.remix_of, wide.take) == ("A lighthouse in fog", "base", "2")
     assert (dusk.prompt, dusk.remix_of) == ("The same at dusk", "base")
@@ -182,7 +184,7 @@ scenes:
 """,
         }
     )
-    intro, boats, still, night = load_manifest(project.path("renderkit.yaml")).scenes
+    intro, boats, still, night = flat_scenes(load_manifest(project.path("renderkit.yaml")))
     assert (intro.continue_from, intro.image is not None) == (None, True)
     assert (boats.continue_from, boats.image) == ("intro", None)
     assert (still.continue_from, still.image is not None) == (None, True)
@@ -202,7 +204,7 @@ scenes:
 """
         }
     )
-    a, b, c, d = load_manifest(project.path("renderkit.yaml")).scenes
+    a, b, c, d = flat_scenes(load_manifest(project.path("renderkit.yaml")))
     assert [(s.seconds, s.duration) for s in (a, b, c, d)] == [(8, 8), (4, 12), (12, 24), (12, 24)]
     assert (c.size, c.model, d.size) == ("1280x720", "sora-2", "1280x720")
 
@@ -219,6 +221,6 @@ scenes:
 """
         }
     )
-    a, b = load_manifest(project.path("renderkit.yaml")).scenes
+    a, b = flat_scenes(load_manifest(project.path("renderkit.yaml")))
     assert a.storyboard == b.storyboard == (Shot("Wide", 4), Shot("Close", 4))
     assert (a.seconds, a.prompt) == (8, "Wide\nClose")

@@ -36,7 +36,7 @@ class FakeState:
     def remember(self, plan: Plan) -> None:
         for item in plan.items:
             self.keys.add(item.key)
-            self.last[item.scene.id] = Previous(item.key, item.request)
+            self.last[item.scene.id] = Previous(item.key, item.request.identity())
 
 
 def manifest(project: Project, text: str = BASE) -> Manifest:
@@ -111,7 +111,7 @@ def test_blocked_scene_has_its_new_key_and_own_changes(project: Project) -> None
     night = plan.items[1]
     assert (night.status, night.reason) == ("blocked", "upstream skyline re-renders; prompt changed")
     assert night.key != first.items[1].key
-    assert night.request["remix_of"] == plan.items[0].key
+    assert night.request.identity()["remix_of"] == plan.items[0].key
 
 
 def test_force_renders_a_cached_scene_and_nothing_else(project: Project) -> None:

@@ -15,8 +15,10 @@ import pytest
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import InputError, MissingKeyError, ProviderError
-from renderkit.providers.base import CreateRequest, ImageInput, Provider, Shot
+from renderkit.providers.base import ImageInput, Provider
 from renderkit.providers.registry import SIMULATOR_TOKEN, api_key_for, open_provider
+from renderkit.request import Shot
+from tests.providers.requests import create
 
 KEY = "sk-adapter-secret-42"
 BASE = "https://gw.example"
@@ -52,7 +54,7 @@ def json_of(request: httpx.Request) -> dict[str, Any]:
     return body
 
 
-REQUEST = CreateRequest(model="sora-2", prompt="a paper boat", size="1280x720", seconds=8)
+REQUEST = create(model="sora-2", prompt="a paper boat", size="1280x720", seconds=8)
 
 
 @pytest.mark.anyio
@@ -80,7 +82,7 @@ async def test_unified_create_sends_duration_int_and_aspect_ratio(recorder) -> N
     rec, client = recorder
     image = ImageInput(url="https://img.example/ref.png")
     await provider("unified", client).create(
-        CreateRequest(model="veo-3.1-fast", prompt="p", size="720x1280", seconds=8, image=image)
+        create(model="veo-3.1-fast", prompt="p", size="720x1280", seconds=8, image=image)
     )
     sent = rec.requests[0]
     assert sent.url.path == "/v1/video/create"
@@ -115,9 +117,7 @@ async def test_poll_escapes_the_task_id(recorder) -> None:
 async def test_local_image_goes_as_multipart_input_reference(recorder, kind: str) -> None:
     rec, client = recorder
     image = ImageInput(data=b"\x89PNG-bytes", mime="image/png", filename="ref.png")
-    await provider(kind, client).create(
-        CreateRequest(model="sora-2", prompt="p", size="1280x720", seconds=4, image=image)
-    )
+    await provider(kind, client).create(create(model="sora-2", prompt="p", size="1280x720", seconds=4, image=image))
     sent = rec.requests[0]
     assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
     body = sent.content
@@ -130,7 +130,7 @@ async def test_local_image_goes_as_multipart_input_reference(recorder, kind: str
 async def test_openai_image_url_and_storyboard_are_native_fields(recorder) -> None:
     rec, client = recorder
     await provider("openai", client).create(
-        CreateRequest(
+        create(
             model="sora-2",
             prompt="forest",
             size="1280x720",
@@ -146,12 +146,12 @@ async def test_openai_image_url_and_storyboard_are_native_fields(recorder) -> No
 
 DERIVED = [
     (
-        CreateRequest(model="sora-2", prompt="now at night", size="1280x720", seconds=8, remix_of="video_9"),
+        create(model="sora-2", prompt="now at night", size="1280x720", seconds=8, remix_of="video_9"),
         "/v1/videos/video_9/remix",
         {"prompt": "now at night"},
     ),
     (
-        CreateRequest(model="sora-2", prompt="and on", size="1280x720", seconds=4, extend_of="video_9"),
+        create(model="sora-2", prompt="and on", size="1280x720", seconds=4, extend_of="video_9"),
         "/v1/videos/extensions",
         {"prompt": "and on", "seconds": "4", "video": {"id": "video_9"}},
     ),
@@ -169,12 +169,12 @@ async def test_openai_remix_and_extend_post_json_naming_the_source(recorder, req
 
 
 REFUSED = [
-    ("generations", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, remix_of="t")),
-    ("generations", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, extend_of="t")),
-    ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, extend_of="t")),
-    ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, remix_of="t")),
-    ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, storyboard=(Shot("a", 4),))),
-    ("unified", CreateRequest(model="m", prompt="p", size="1280x720", seconds=4, image=ImageInput(data=b"x"))),
+    ("generations", create(model="m", prompt="p", size="1280x720", seconds=4, remix_of="t")),
+    ("generations", create(model="m", prompt="p", size="1280x720", seconds=4, extend_of="t")),
+    ("unified", create(model="m", prompt="p", size="1280x720", seconds=4, extend_of="t")),
+    ("unified", create(model="m", prompt="p", size="1280x720", seconds=4, remix_of="t")),
+    ("unified", create(model="m", prompt="p", size="1280x720", seconds=4, storyboard=(Shot("a", 4),))),
+    ("unified", create(model="m", prompt="p", size="1280x720", seconds=4, image=ImageInput(data=b"x"))),
 ]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
@@ -15,19 +14,21 @@ from renderkit.catalog.kinds import KINDS, Capability, kinds_that
 from renderkit.catalog.models import catalog
 from renderkit.errors import ProviderError
 from renderkit.providers.adapter import HttpProvider
-from renderkit.providers.base import CreateRequest, ImageInput, Shot
+from renderkit.providers.base import CreateRequest, ImageInput
 from renderkit.providers.registry import adapter_class, open_provider
+from renderkit.request import Shot
+from tests.providers.requests import create
 
 SCHEMA = Path(__file__).parents[2] / "schemas" / "manifest.v1.schema.json"
 QUEUED = {"id": "task_1", "status": "queued"}
-PLAIN = CreateRequest(model="sora-2", prompt="p", size="1280x720", seconds=4)
+PLAIN = ("sora-2", "p", "1280x720", 4)
 # One request per capability, needing that capability and nothing else.
 NEEDS: dict[Capability, CreateRequest] = {
-    "remix": replace(PLAIN, remix_of="task_0"),
-    "extend": replace(PLAIN, extend_of="task_0"),
-    "storyboard": replace(PLAIN, storyboard=(Shot("a", 2), Shot("b", 2))),
-    "image_file": replace(PLAIN, image=ImageInput(data=b"\x89PNG")),
-    "image_url": replace(PLAIN, image=ImageInput(url="https://img.example/a.png")),
+    "remix": create(*PLAIN, remix_of="task_0"),
+    "extend": create(*PLAIN, extend_of="task_0"),
+    "storyboard": create(*PLAIN, storyboard=(Shot("a", 2), Shot("b", 2))),
+    "image_file": create(*PLAIN, image=ImageInput(data=b"\x89PNG")),
+    "image_url": create(*PLAIN, image=ImageInput(url="https://img.example/a.png")),
 }
 
 

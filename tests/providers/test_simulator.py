@@ -13,14 +13,16 @@ from PIL import Image
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
-from renderkit.providers.base import CreateRequest, ImageInput, Provider, Shot, TaskState
+from renderkit.providers.base import CreateRequest, ImageInput, Provider, TaskState
 from renderkit.providers.openai import PAGE
 from renderkit.providers.registry import open_provider
+from renderkit.request import Shot
 from renderkit.simulator import DIALECTS, Simulator
+from tests.providers.requests import create
 from tests.providers.sinks import MemorySink
 
 KEY = "sk-provider-tests-7f3a"
-SMALL = CreateRequest(model="sora-2", prompt="a paper boat on a rainy street", size="160x96", seconds=1)
+SMALL = create(model="sora-2", prompt="a paper boat on a rainy street", size="160x96", seconds=1)
 FAMILY_ROUTE = {
     "openai": "POST /v1/videos",
     "simulator": "POST /v1/videos",
@@ -79,7 +81,7 @@ async def test_create_poll_download(simulator: Simulator, client: httpx.AsyncCli
 async def test_local_image_is_uploaded(simulator: Simulator, client: httpx.AsyncClient, kind: str) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (160, 96), "orange").save(buffer, format="PNG")
-    request = CreateRequest(
+    request = create(
         model="sora-2", prompt="it comes alive", size="160x96", seconds=1, image=ImageInput(data=buffer.getvalue())
     )
     _, data = await render(connect(kind, simulator, client), request)
@@ -89,14 +91,14 @@ async def test_local_image_is_uploaded(simulator: Simulator, client: httpx.Async
 @pytest.mark.anyio
 async def test_image_url_on_unified(simulator: Simulator, client: httpx.AsyncClient) -> None:
     image = ImageInput(url="https://img.example/ref.png")
-    request = CreateRequest(model="veo-3.1-fast", prompt="wind", size="160x96", seconds=1, image=image)
+    request = create(model="veo-3.1-fast", prompt="wind", size="160x96", seconds=1, image=image)
     _, data = await render(connect("unified", simulator, client), request)
     assert is_mp4(data)
 
 
 @pytest.mark.anyio
 async def test_storyboard_renders_one_video_of_all_shots(simulator: Simulator, client: httpx.AsyncClient) -> None:
-    request = CreateRequest(
+    request = create(
         model="sora-2", prompt="forest", size="160x96", seconds=2, storyboard=(Shot("dawn", 1), Shot("deer", 1))
     )
     state, data = await render(connect("openai", simulator, client), request)
@@ -109,7 +111,7 @@ async def test_storyboard_renders_one_video_of_all_shots(simulator: Simulator, c
 async def test_remix_starts_a_new_task_from_a_finished_one(simulator: Simulator, client: httpx.AsyncClient) -> None:
     provider = connect("openai", simulator, client)
     source, _ = await render(provider)
-    remix = CreateRequest(model="sora-2", prompt="now at night", size="160x96", seconds=1, remix_of=source.task_id)
+    remix = create(model="sora-2", prompt="now at night", size="160x96", seconds=1, remix_of=source.task_id)
     state, data = await render(provider, remix)
     assert state.task_id != source.task_id
     assert state.extra["remixed_from_video_id"] == source.task_id
@@ -296,7 +298,7 @@ async def test_list_tasks_finds_what_was_created(simulator: Simulator, client: h
     assert isinstance(since, int)
     found = await provider.list_tasks(since)
     assert [s.task_id for s in found] == [second.task_id, first.task_id]
-    assert found[0].extra["prompt"] == SMALL.prompt
+    assert found[0].extra["prompt"] == SMALL.render.prompt
     assert await provider.list_tasks(since + 3600) == []
 
 

@@ -1,0 +1,109 @@
+"""Download a finished task into the blob store: streamed, hashed, resumed, decoded, and only then kept."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import anyio
+
+from renderkit.errors import ProviderError
+from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, SceneFailed
+from renderkit.execute.video import Mp4Problem, check_mp4
+from renderkit.providers.base import TaskState
+from renderkit.store.cache import Record
+
+DOWNLOAD_ATTEMPTS = 5
+
+
+class Sink:
+    """A temp file that hashes what it holds and supports resume and restart."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = path.open("ab")
+        self._digest = hashlib.sha256()
+        if self._fh.tell():
+            with path.open("rb") as fin:
+                while chunk := fin.read(1 << 20):
+                    self._digest.update(chunk)
+
+    @property
+    def offset(self) -> int:
+        """Bytes held so far (where a resumed download starts)."""
+        return self._fh.tell()
+
+    def write(self, chunk: bytes) -> None:
+        """Append and hash ``chunk``."""
+        self._fh.write(chunk)
+        self._digest.update(chunk)
+
+    def reset(self) -> None:
+        """Drop what is held: the server is sending from byte 0 again."""
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._digest = hashlib.sha256()
+
+    def finish(self) -> tuple[str, int]:
+        """Make the bytes durable and return their sha256 and size."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        size = self._fh.tell()
+        self._fh.close()
+        return self._digest.hexdigest(), size
+
+    def close(self) -> None:
+        """Close without finishing (the partial file stays for a resume)."""
+        self._fh.close()
+
+
+async def download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskState) -> Record:
+    """Fetch ``state``'s video, prove it decodes as the video asked for, store the blob and its index record."""
+    part = ctx.cache.temp_path(f"{job.key}.part")
+    for attempt in range(DOWNLOAD_ATTEMPTS):
+        ctx.on_event(Event(job.scene_id, "downloading", state.task_id))
+        sink = Sink(part)
+        try:
+            await rt.provider.download(state, sink)
+        except ProviderError as exc:
+            sink.close()
+            if exc.expired:
+                status = f"HTTP {exc.status}" if exc.status else "expired"
+                raise SceneFailed(
+                    f"the provider no longer has the result of task {state.task_id} ({status}); "
+                    f"rerun with --force {job.scene_id} to pay for a new render"
+                ) from None
+            if not exc.retryable or attempt == DOWNLOAD_ATTEMPTS - 1:
+                raise SceneFailed(
+                    f"downloading task {state.task_id} failed: {exc}; "
+                    "rerun the build to resume the download (no new charge)"
+                ) from None
+            ctx.on_event(Event(job.scene_id, "retry", f"download interrupted ({exc}); resuming"))
+            await ctx.clock.sleep(ctx.backoff(attempt))
+            continue
+        sha256, size = await anyio.to_thread.run_sync(sink.finish)
+        try:
+            await anyio.to_thread.run_sync(check_mp4, part, job.request.size, job.length)
+        except Mp4Problem as exc:
+            part.unlink(missing_ok=True)
+            if attempt == DOWNLOAD_ATTEMPTS - 1:
+                raise SceneFailed(
+                    f"task {state.task_id} downloaded as an invalid video ({exc}); "
+                    "rerun the build to download it again (no new charge)"
+                ) from None
+            ctx.on_event(Event(job.scene_id, "retry", f"downloaded file is invalid ({exc}); fetching again"))
+            continue
+        await anyio.to_thread.run_sync(ctx.cache.add_blob, part, sha256)
+        record = Record(
+            key=job.key,
+            request=job.request.identity(),
+            provider_kind=rt.kind,
+            task_id=state.task_id,
+            sha256=sha256,
+            bytes=size,
+        )
+        await anyio.to_thread.run_sync(ctx.cache.put, record)
+        await ctx.record(ctx.journal.done, job.key)
+        return record
+    raise AssertionError("unreachable: the loop returns or raises")

@@ -1,0 +1,101 @@
+"""What the executor is given and what it reports: jobs, per-provider runtimes, events and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import anyio
+
+from renderkit.execute.pacing import Backoff, Clock, TokenBucket
+from renderkit.providers.base import Provider
+from renderkit.request import Request
+from renderkit.store.cache import Cache, Record
+from renderkit.store.journal import Journal
+
+Phase = Literal["waiting", "creating", "created", "rendering", "downloading", "rendered", "failed", "retry"]
+
+DEFAULT_DEADLINE = 3600.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something happened to one scene; the CLI turns these into progress."""
+
+    scene: str
+    phase: Phase
+    detail: str = ""
+    progress: int | None = None
+
+
+@dataclass
+class ProviderRuntime:
+    """One provider and its pacing, shared by every scene that uses it."""
+
+    provider: Provider
+    kind: str
+    slots: anyio.CapacityLimiter
+    creates: TokenBucket
+    polls: TokenBucket
+    poll_interval: float | None = None
+    deadline: float = DEFAULT_DEADLINE
+    refused: str | None = None  # set on a 401/403: every later create would be refused the same way
+
+
+@dataclass(frozen=True)
+class ShotJob:
+    """One storyboard shot rendered as its own task (kinds without a native storyboard)."""
+
+    key: str
+    request: Request
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scene to render: its request (with its upstream's key), and the scene it builds on, if any."""
+
+    scene_id: str
+    key: str
+    request: Request
+    provider: str
+    depends_on: tuple[str, ...] = ()
+    upstream: str | None = None  # the scene named by the request's link (remix_of, continue_from, extend_of)
+    shots: tuple[ShotJob, ...] = ()
+    duration: int | None = None  # the video's length when it is not request.seconds (an extension's total)
+
+    @property
+    def length(self) -> int:
+        """How long the finished video is, in seconds."""
+        return self.request.seconds if self.duration is None else self.duration
+
+
+@dataclass
+class Outcome:
+    """How one scene ended."""
+
+    scene_id: str
+    key: str
+    record: Record | None = None
+    error: str | None = None
+    task_id: str | None = None
+    shared_with: str | None = None  # the scene whose identical render this one reused (paid once)
+
+
+class SceneFailed(Exception):
+    """One scene cannot finish in this build; the message says what to do."""
+
+
+@dataclass
+class Context:
+    """What every part of the executor shares: the cache, the journal, progress, and time."""
+
+    cache: Cache
+    journal: Journal
+    on_event: Callable[[Event], None]
+    clock: Clock
+    backoff: Backoff
+
+    async def record(self, step: Callable[..., None], *args: str) -> None:
+        """Append to the journal (an fsync) off the event loop."""
+        await anyio.to_thread.run_sync(step, *args)

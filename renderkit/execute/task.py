@@ -1,0 +1,172 @@
+"""A render's task at the provider: find it in the journal, recover it, or create it (paid, once); then poll it.
+
+The journal gets the intent before each create and the task id the moment it returns, so a killed build resumes
+polling instead of paying again; a create whose answer was lost is looked for through the list route, never
+silently sent again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from renderkit.catalog.kinds import KINDS
+from renderkit.errors import ProviderError
+from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, SceneFailed
+from renderkit.providers.base import CreateRequest, TaskState
+
+DEFAULT_POLL = 2.0
+DEFAULT_REFRESH = 15.0
+
+Prepare = Callable[[], Awaitable[CreateRequest]]
+
+
+class Tasks:
+    """Obtains and polls tasks for one build; remembers how fast each kind of render finished."""
+
+    def __init__(self, ctx: Context, force: set[str]) -> None:
+        self.ctx = ctx
+        self.force = force
+        self._created_at: dict[str, float] = {}  # job key -> when this build's create for it was answered
+        self._fastest: dict[tuple[str, str, str, int, bool], float] = {}  # kind of render -> shortest create-to-done
+
+    async def obtain(self, job: Job, rt: ProviderRuntime, prepare: Prepare) -> TaskState:
+        """The job's task: journaled (resumed), recovered after a lost answer, or created now."""
+        entry = self.ctx.journal.entries.get(job.key)
+        forced = job.scene_id in self.force
+        if entry is not None and entry.task_id and entry.state in ("task", "completed") and not forced:
+            self.ctx.on_event(Event(job.scene_id, "created", f"resuming task {entry.task_id}"))
+            return TaskState(task_id=entry.task_id, status="queued", raw_status="journaled")
+        if entry is not None and entry.state == "intent" and not forced:
+            found = await self._reconcile(job, rt, entry.intent_at)
+            if found is not None:
+                return found
+        return await self._create(job, rt, await prepare())
+
+    async def _reconcile(self, job: Job, rt: ProviderRuntime, since: float) -> TaskState | None:
+        """Find a create whose answer was lost, or stop the scene: never re-create silently."""
+        if not KINDS[rt.kind].list:
+            raise SceneFailed(
+                f"a create for this scene was sent at {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(since))} "
+                f"UTC but its answer was lost, and provider kind {rt.kind!r} cannot list tasks to find it; "
+                f"check the provider's dashboard, then rerun with --force {job.scene_id} to pay for a new render"
+            )
+        journal = self.ctx.journal
+        claimed = {e.task_id for e in journal.entries.values() if e.task_id}
+        try:
+            tasks = await rt.provider.list_tasks(int(since) - 5)
+        except ProviderError as exc:
+            raise SceneFailed(
+                f"a create's answer was lost and listing tasks to find it failed ({exc}); "
+                f"rerun later, or rerun with --force {job.scene_id} to pay for a new render"
+            ) from None
+        req = job.request
+        matches = [
+            t
+            for t in tasks
+            if t.task_id not in claimed
+            and t.extra.get("prompt") in (None, req.prompt)
+            and t.extra.get("model") in (None, req.model)
+            and t.extra.get("size") in (None, req.size)
+            and str(t.extra.get("seconds", job.length)) == str(job.length)
+        ]
+        if len(matches) > 1:
+            ids = ", ".join(sorted(t.task_id for t in matches))
+            raise SceneFailed(
+                f"a create's answer was lost and several tasks match it ({ids}); "
+                f"rerun with --force {job.scene_id} to pay for a new render"
+            )
+        if matches:
+            await self.ctx.record(journal.task, job.key, matches[0].task_id)
+            self.ctx.on_event(Event(job.scene_id, "created", f"recovered task {matches[0].task_id}"))
+            return matches[0]
+        return None
+
+    async def _create(self, job: Job, rt: ProviderRuntime, create: CreateRequest) -> TaskState:
+        ctx, journal = self.ctx, self.ctx.journal
+        attempt = 0
+        while True:
+            await rt.creates.acquire()
+            if rt.refused is not None:
+                raise SceneFailed(f"not sent, because the provider refused an earlier create: {rt.refused}")
+            ctx.on_event(Event(job.scene_id, "creating"))
+            await ctx.record(journal.intent, job.key, job.scene_id, job.provider)
+            try:
+                state = await rt.provider.create(create)
+            except ProviderError as exc:
+                if exc.maybe_sent:
+                    found = await self._reconcile_after_loss(job, rt)
+                    if found is not None:
+                        return found
+                    raise SceneFailed(_lost_message(job.scene_id, exc)) from None
+                await ctx.record(journal.failed, job.key, f"refused: {exc}")
+                if exc.status in (401, 403):
+                    rt.refused = str(exc)
+                if not exc.retryable:
+                    raise SceneFailed(f"the provider refused the create: {exc}") from None
+                throttled = exc.status == 429
+                pause = rt.creates.throttled(exc.retry_after, attempt) if throttled else ctx.backoff(attempt)
+                ctx.on_event(Event(job.scene_id, "retry", f"create refused ({exc}); retrying in {pause:.1f}s"))
+                if not throttled:  # a 429 pauses the bucket, which the next acquire waits out
+                    await ctx.clock.sleep(pause)
+                attempt += 1
+                continue
+            rt.creates.succeeded()
+            self._created_at[job.key] = ctx.clock.now()
+            await ctx.record(journal.task, job.key, state.task_id)
+            ctx.on_event(Event(job.scene_id, "created", state.task_id))
+            return state
+
+    async def _reconcile_after_loss(self, job: Job, rt: ProviderRuntime) -> TaskState | None:
+        if not KINDS[rt.kind].list:
+            return None
+        entry = self.ctx.journal.entries.get(job.key)
+        since = entry.intent_at if entry else time.time() - 60
+        return await self._reconcile(job, rt, since)
+
+    async def poll(self, job: Job, rt: ProviderRuntime, state: TaskState) -> TaskState:
+        """Poll until the task is completed or failed, honouring the provider's poll hint and refresh rate."""
+        ctx = self.ctx
+        interval = rt.poll_interval or DEFAULT_POLL
+        attempt = 0
+        born = self._created_at.get(job.key)
+        req = job.request
+        kind = (job.provider, req.model, req.size, req.seconds, req.link in ("remix_of", "extend_of"))
+        fastest = self._fastest.get(kind)
+        started = sent = ctx.clock.now()
+        while state.status in ("queued", "running"):
+            wait = state.poll_after if state.poll_after is not None else interval
+            # Space polls from when the last one was sent, so round trips do not stretch every wait.
+            due = sent + wait
+            if born is not None and fastest is not None:
+                # No render of this kind finished sooner in this build, so an earlier poll would be wasted.
+                due, fastest = max(due, born + fastest), None
+            await ctx.clock.sleep(due - ctx.clock.now())
+            if state.poll_after is None:
+                interval = min(max(interval * 1.5, interval), max(DEFAULT_REFRESH, rt.poll_interval or 0.0))
+            await rt.polls.acquire()
+            sent = ctx.clock.now()
+            try:
+                state = await rt.provider.poll(state.task_id)
+                attempt = 0
+            except ProviderError as exc:
+                fresh = ctx.clock.now() - started < 30
+                if not (exc.retryable or (exc.code == "task_not_exist" and fresh)):
+                    raise SceneFailed(f"polling task {state.task_id} failed: {exc}") from None
+                pause = rt.polls.throttled(exc.retry_after, attempt) if exc.status == 429 else ctx.backoff(attempt)
+                ctx.on_event(Event(job.scene_id, "retry", f"poll failed ({exc}); retrying in {pause:.1f}s"))
+                attempt += 1
+                await ctx.clock.sleep(pause)
+                continue
+            ctx.on_event(Event(job.scene_id, "rendering", state.raw_status, state.progress))
+        if born is not None and state.status == "completed":
+            self._fastest[kind] = min(sent - born, self._fastest.get(kind, sent - born))
+        return state
+
+
+def _lost_message(scene_id: str, exc: ProviderError) -> str:
+    return (
+        f"the create may have reached the provider but its answer was lost ({exc}); renderkit will not "
+        f"send it again blindly. Check the provider's dashboard, then rerun with --force {scene_id} "
+        "to pay for a new render"
+    )
