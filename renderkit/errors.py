@@ -7,13 +7,15 @@ RenderkitError
 │   └── MissingKeyError   a provider's API key variable is not set
 ├── RefusedError          renderkit refused to spend (exit 3)
 ├── ProviderError         the provider or the network said no
-└── CacheError            the local cache is unusable
+├── CacheError            the local cache is unusable
+└── BusyError             another build held the cache for longer than the build would wait (exit 4)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class RenderkitError(Exception):
@@ -107,3 +109,16 @@ class ProviderError(RenderkitError):
 
 class CacheError(RenderkitError):
     """The cache directory cannot be used."""
+
+
+class BusyError(RenderkitError):
+    """Another build holds the cache; nothing was sent."""
+
+    exit_code = 4
+
+    def __init__(self, cache_dir: Path, waited: float) -> None:
+        self.cache_dir = cache_dir
+        super().__init__(
+            f"another renderkit build kept the cache {cache_dir} busy for {waited:g}s (--wait); nothing was sent. "
+            "Run again when it has finished, or wait longer with --wait SECONDS"
+        )

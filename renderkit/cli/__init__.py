@@ -46,12 +46,17 @@ def _parser(
     return parser, runners
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (what CI sends when a job is cancelled), handled like Ctrl-C."""
+_terminated: list[int] = []
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
+    """SIGTERM (what CI sends when it cancels a job) takes the path of Ctrl-C, whoever handles that now."""
+    _terminated.append(signum)
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)  # asyncio's handler cancels the build's main task cleanly
+    else:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -92,6 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"renderkit: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt:
         print("renderkit: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
+        return 143 if _terminated else 130

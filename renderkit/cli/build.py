@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from renderkit import __version__
+from renderkit.store.layout import BUILD_LOCK_WAIT
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -29,6 +30,16 @@ def _money(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected an amount in USD such as 2.50, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError("the cost cap cannot be negative")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("--wait cannot be negative")
     return value
 
 
@@ -54,6 +65,13 @@ def add_parser(sub: Any, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--max-cost", type=_money, metavar="USD", help="refuse (exit 3) if the renders would cost more")
     p.add_argument(
         "--shard", type=_shard, metavar="K/N", help="build only shard K of N (dependency chains stay together)"
+    )
+    p.add_argument(
+        "--wait",
+        type=_seconds,
+        default=BUILD_LOCK_WAIT,
+        metavar="SECONDS",
+        help=f"wait this long for another build using the same cache (default {BUILD_LOCK_WAIT:g}; then exit 4)",
     )
     p.add_argument(
         "--force",
@@ -99,18 +117,14 @@ def run(args: argparse.Namespace) -> int:
     from renderkit.store.layout import lock_path
 
     options = BuildOptions(
-        jobs=args.jobs, frozen=args.frozen, max_cost=args.max_cost, shard=args.shard, force=tuple(args.force)
+        jobs=args.jobs,
+        frozen=args.frozen,
+        max_cost=args.max_cost,
+        shard=args.shard,
+        force=tuple(args.force),
+        wait=args.wait,
     )
-    holder: list[Any] = []
-
-    def on_event(event: Any) -> None:
-        holder[0](event)
-
-    build = Build(args.manifest, options, on_event)
-    todo = [i for i in build.plan.items if i.status != "cached"]
-    costs: dict[str, float | None] = {i.scene.id: i.cost_usd for i in todo}
-    with progress_for(sys.stderr, len(todo), costs) as progress:
-        holder.append(progress)
-        report = build.run()
-    warnings = [str(w) for w in build.manifest.warnings] + list(report.problems)
-    return _finish(report.to_json(), warnings, str(lock_path(build.manifest.path)), args.json)
+    with progress_for(sys.stderr) as progress:
+        report = Build(args.manifest, options, progress, on_plan=progress.planned).run()
+    warnings = [*report.warnings, *report.problems]
+    return _finish(report.to_json(), warnings, str(lock_path(report.manifest)), args.json)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import IO, Any
 
-from renderkit.execute.scheduler import Event
+from renderkit.execute.jobs import Event
+from renderkit.plan.plan import Plan, PlanItem
 
 _PHASE_WORD = {
     "waiting": "waiting",
@@ -34,7 +36,13 @@ class PlainProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def planned(self, plan: Plan, todo: Sequence[PlanItem]) -> None:
+        """Nothing to show before the first event in a log."""
+
     def __call__(self, event: Event) -> None:
+        if not event.scene:
+            print(f"renderkit: {_PHASE_WORD[event.phase]} {event.detail}", file=self.stream, flush=True)
+            return
         if event.phase == "rendering" and self._last.get(event.scene) == "rendering":
             return  # a poll that changed nothing but progress is not an event worth a log line
         self._last[event.scene] = event.phase
@@ -45,13 +53,13 @@ class PlainProgress:
 class LiveProgress:
     """A rich live table: one row per scene, an overall count and the spend so far."""
 
-    def __init__(self, stream: IO[str], total: int, costs: dict[str, float | None]) -> None:
+    def __init__(self, stream: IO[str]) -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.console = Console(file=stream)
-        self.total = total
-        self.costs = costs
+        self.total = 0
+        self.costs: dict[str, float | None] = {}
         self.rows: dict[str, tuple[str, str, int | None]] = {}
         self.started = time.monotonic()
         self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
@@ -91,7 +99,16 @@ class LiveProgress:
         self.live.update(self._render())
         self.live.__exit__(exc_type, exc, tb)
 
+    def planned(self, plan: Plan, todo: Sequence[PlanItem]) -> None:
+        """The scenes this build will render and what each costs."""
+        self.total = len(todo)
+        self.costs = {i.scene.id: i.cost_usd for i in todo}
+        self.live.update(self._render())
+
     def __call__(self, event: Event) -> None:
+        if not event.scene:
+            self.console.print(f"renderkit: {_PHASE_WORD[event.phase]} {event.detail}")
+            return
         old = self.rows.get(event.scene, ("waiting", "", None))
         progress = event.progress if event.progress is not None else old[2]
         if event.phase == "rendered":
@@ -100,8 +117,8 @@ class LiveProgress:
         self.live.update(self._render())
 
 
-def progress_for(stream: IO[str], total: int, costs: dict[str, float | None]) -> PlainProgress | LiveProgress:
+def progress_for(stream: IO[str]) -> PlainProgress | LiveProgress:
     """A live display on a terminal, plain lines otherwise."""
     if stream.isatty() and stream is sys.stderr:
-        return LiveProgress(stream, total, costs)
+        return LiveProgress(stream)
     return PlainProgress(stream)

@@ -17,6 +17,8 @@ CACHE_DIR_NAME = ".renderkit"
 DEFAULT_OUTPUT_DIR = "renders"
 OUTPUT_TEMP_SUFFIX = ".renderkit-tmp"  # a hidden temp beside an output while it is copied into place
 
+BUILD_LOCK_WAIT = 600.0  # seconds a build waits by default for another build that holds the cache's lock
+
 CACHE_DIR_ENV = "RENDERKIT_CACHE_DIR"
 RAISE_ERRORS_ENV = "RENDERKIT_RAISE_ERRORS"
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from filelock import FileLock
 
 from renderkit.cli import main
+from renderkit.execute.jobs import Event
+from renderkit.ops.build import Build, BuildOptions
 from renderkit.simulator import Simulator
 from renderkit.store.cache import Cache
 from renderkit.store.layout import CacheLayout
@@ -122,13 +126,44 @@ def test_corrupt_blob_is_reported_not_silently_rebought(
     assert "render" in capsys.readouterr().err
 
 
-def test_a_second_build_on_the_same_cache_is_refused(
+def test_a_build_waits_for_the_cache_and_gives_up_after_wait(
     simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
     project.path(".renderkit").mkdir()
     with FileLock(str(project.path(".renderkit/build.lock"))):
-        code, _, err = build(project, capsys)
-    assert code == 2
-    assert "another renderkit build" in err
+        code, report, err = build(project, capsys, "--wait", "0")
+    assert code == 4
+    assert report is None
+    assert "--wait" in err
+    assert "nothing was sent" in err
     assert simulator.ledger()["requests"] == {}
+
+
+def test_a_build_that_waited_sees_the_other_builds_renders_as_cached(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two builds of one project: the second plans only once it holds the lock, so it pays for nothing."""
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    manifest = project.path("renderkit.yaml")
+    first = threading.Event()
+    results: list[int] = []
+
+    def on_event(event: Event) -> None:
+        if event.phase == "creating":
+            first.set()
+
+    def other_build() -> None:
+        first.wait(30)
+        # Started while the first build renders: it must wait for the lock, then find everything cached.
+        results.append(main(["build", str(manifest), "--json"]))
+
+    thread = threading.Thread(target=other_build)
+    thread.start()
+    try:
+        report = Build(manifest, BuildOptions(), on_event, {"SIM_API_KEY": KEY}).run()
+    finally:
+        thread.join(60)
+    assert not report.failed
+    assert results == [0]
+    assert simulator.ledger()["creates"] == 3

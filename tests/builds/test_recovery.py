@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,47 @@ def journaled_tasks(cache: Path) -> int:
         return (cache / "journal.jsonl").read_text().count('"state": "task"')
     except FileNotFoundError:
         return 0
+
+
+def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
+    """Poll ``predicate`` with a deadline while the build runs."""
+    deadline = time.monotonic() + 60
+    while not predicate():
+        assert proc.poll() is None, f"the build ended before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_an_interrupted_build_locks_what_finished_and_says_so_once(
+    make_simulator, project: Project, capsys: pytest.CaptureFixture[str], sig: signal.Signals, code: int
+) -> None:
+    sim = make_simulator(latency=30.0)
+    project.gen({"renderkit.yaml": manifest_text(sim, SCENES)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderkit", "build", str(project.path("renderkit.yaml")), "--jobs", "1"],
+        env={**os.environ, "SIM_API_KEY": KEY},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: journaled_tasks(project.path(".renderkit")) >= 1, proc, "the first create")
+        sim.advance(31.0)  # the first scene completes; the second is created and left running
+        wait_until(lambda: journaled_tasks(project.path(".renderkit")) >= 2, proc, "the second create")
+        wait_until(project.path("renders/intro.mp4").is_file, proc, "the first output")
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == code, err
+    assert err.count("interrupted; rerun the same command to resume") == 1, err
+    assert "Traceback" not in err
+    lock = read_lock(project.path("renderkit.lock"))
+    assert lock is not None
+    assert list(lock.entries) == ["intro"]
+    assert project.path("renders/intro.mp4").is_file()
 
 
 def test_sigkilled_build_resumes_polling_and_pays_once(

@@ -1,0 +1,71 @@
+"""Open the providers a build uses: one HTTP client, the embedded simulator when needed, and their pacing."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
+
+import anyio
+import httpx
+
+from renderkit.execute.jobs import ProviderRuntime
+from renderkit.execute.pacing import TokenBucket
+from renderkit.manifest.model import Manifest, ProviderConfig
+from renderkit.providers.registry import open_provider
+
+EMBEDDED_LATENCY = 1.5
+DEFAULT_JOBS = 8
+DEFAULT_TIMEOUT = 3600.0
+
+
+@contextlib.asynccontextmanager
+async def open_runtimes(
+    manifest: Manifest,
+    names: Iterable[str],
+    keys: Mapping[str, str],
+    jobs: int | None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[dict[str, ProviderRuntime]]:
+    """Runtimes for the providers ``names``, closed on exit; ``transport`` replaces the network (tests, proxies)."""
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(60.0, connect=10.0),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+                trust_env=False,
+                transport=transport,
+            )
+        )
+        runtimes = {}
+        for name in sorted(names):
+            cfg = manifest.providers[name]
+            base_url = cfg.base_url or _embedded_simulator(stack)
+            runtimes[name] = _runtime(cfg, base_url, keys[name], client, jobs)
+        yield runtimes
+
+
+def _embedded_simulator(stack: contextlib.AsyncExitStack) -> str:
+    """Start the in-process simulator for a manifest with no providers; stopped with the stack."""
+    from renderkit.simulator import SimConfig, Simulator
+
+    return stack.enter_context(Simulator(SimConfig(latency=EMBEDDED_LATENCY))).base_url
+
+
+def _runtime(
+    cfg: ProviderConfig, base_url: str, key: str, client: httpx.AsyncClient, jobs: int | None
+) -> ProviderRuntime:
+    provider = open_provider(
+        cfg.kind, base_url=base_url, api_key=key, client=client, name=cfg.name, api_key_env=cfg.api_key_env
+    )
+    slots = jobs or cfg.max_in_flight or DEFAULT_JOBS
+    if cfg.max_in_flight is not None:
+        slots = min(slots, cfg.max_in_flight)
+    return ProviderRuntime(
+        provider=provider,
+        kind=cfg.kind,
+        slots=anyio.CapacityLimiter(slots),
+        creates=TokenBucket(cfg.rpm / 60.0 if cfg.rpm else None),
+        polls=TokenBucket(None),
+        poll_interval=cfg.poll_interval,
+        deadline=cfg.timeout or DEFAULT_TIMEOUT,
+    )

@@ -1,0 +1,93 @@
+"""Where a build's renders land: ``renders/<id>.mp4`` beside the manifest, and the entries of its lock."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from renderkit.manifest.model import Manifest, Scene
+from renderkit.plan.plan import PlanItem
+from renderkit.store.cache import Cache, Record
+from renderkit.store.layout import OUTPUT_TEMP_SUFFIX
+from renderkit.store.lockfile import Lock, LockEntry, LockShot
+
+
+class Outputs:
+    """The output files of one manifest, copied from the cache."""
+
+    def __init__(self, manifest: Manifest, cache: Cache) -> None:
+        self.manifest = manifest
+        self.cache = cache
+
+    def path(self, scene: Scene) -> Path:
+        """Where a scene's MP4 goes."""
+        return self.manifest.output_dir / f"{scene.id}.mp4"
+
+    def relative(self, scene: Scene) -> str:
+        """The output's path relative to the manifest, as the lock and the report write it."""
+        path = self.path(scene)
+        try:
+            return path.relative_to(self.manifest.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def clean_temps(self) -> None:
+        """Remove the hidden temp of a copy cut short by a killed build; an output is never partial."""
+        for stale in self.manifest.output_dir.glob(f".*{OUTPUT_TEMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)
+
+    def fresh(self, scene: Scene, record: Record) -> bool:
+        """Whether the scene's output is still the file renderkit wrote from this record (stat check only)."""
+        return self.cache.output_fresh(self.path(scene), record.sha256)
+
+    def write_now(self, scene: Scene, record: Record) -> None:
+        """Copy a render into place as soon as it is cached; a failure is left to ``materialize``, which retries."""
+        with contextlib.suppress(OSError):
+            if not self.fresh(scene, record):
+                self.cache.materialize(record, self.path(scene), verify=False)
+
+    def materialize(self, items: Iterable[PlanItem], records: Mapping[str, Record]) -> dict[str, str]:
+        """Bring every output up to date from its record; return scene id -> error for blobs that failed."""
+        errors = {}
+        for item in items:
+            record = records.get(item.scene.id)
+            if record is None or self.fresh(item.scene, record):
+                continue
+            if not self.cache.materialize(record, self.path(item.scene)):
+                errors[item.scene.id] = (
+                    f"the cached render is corrupt or missing and was dropped ({'; '.join(self.cache.problems)}); "
+                    "run `renderkit plan` to see the cost of rendering it again"
+                )
+        return errors
+
+    def lock_entries(
+        self, items: Iterable[PlanItem], records: Mapping[str, Record], failed: Iterable[str], old: Lock | None
+    ) -> list[LockEntry]:
+        """The lock's entries: each scene's render, or its previous entry while it has none (it still pins the
+        file on disk until a render replaces it)."""
+        failed = set(failed)
+        previous = old.entries if old else {}
+        entries = []
+        for item in items:
+            scene = item.scene
+            record = records.get(scene.id)
+            if record is not None and scene.id not in failed:
+                entries.append(
+                    LockEntry(
+                        id=scene.id,
+                        key=item.key,
+                        provider_kind=record.provider_kind,
+                        model=scene.request.model,
+                        size=scene.request.size,
+                        seconds=scene.duration,
+                        task_id=record.task_id,
+                        file=self.relative(scene),
+                        sha256=record.sha256,
+                        bytes=record.bytes,
+                        shots=tuple(LockShot(s["key"], s["task_id"], s["sha256"]) for s in record.shots),
+                    )
+                )
+            elif scene.id in previous:
+                entries.append(previous[scene.id])
+        return entries
