@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 
 class RenderkitError(Exception):
@@ -40,7 +41,7 @@ class Diagnostic:
     path: str
     message: str
     code: str = ""
-    severity: str = "error"
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}"

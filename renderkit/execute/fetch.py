@@ -63,7 +63,7 @@ async def download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskState
     part = ctx.cache.temp_path(f"{job.key}.part")
     for attempt in range(DOWNLOAD_ATTEMPTS):
         ctx.on_event(Event(job.scene_id, "downloading", state.task_id))
-        sink = Sink(part)
+        sink = await anyio.to_thread.run_sync(Sink, part)  # re-hashes a partial download: off the loop
         try:
             await rt.provider.download(state, sink)
         except ProviderError as exc:

@@ -122,8 +122,8 @@ class Executor:
         errors: list[str] = []
 
         async def one(index: int, shot: ShotJob) -> None:
-            cached = cache.get(shot.key)
-            if cached is not None and cache.has_blob(cached.sha256, cached.bytes):
+            cached = await anyio.to_thread.run_sync(cache.usable, shot.key)
+            if cached is not None:
                 records[index] = cached
                 return
             label = f"{job.scene_id}#{index + 1}"

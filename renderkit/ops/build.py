@@ -164,8 +164,7 @@ class Build:
                     records[item.scene.id] = outcome.record
                 continue
             if item.key not in by_key:
-                record = cache.get(item.key)
-                by_key[item.key] = record if record and cache.has_blob(record.sha256, record.bytes) else None
+                by_key[item.key] = cache.usable(item.key)
             if (found := by_key[item.key]) is not None:
                 records[item.scene.id] = found
         return records

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+# Statuses of a built scene; "render" and "blocked" are a plan's, for scenes left to another shard.
+Status = Literal["cached", "rendered", "failed", "render", "blocked"]
 
 
 @dataclass(frozen=True)
@@ -13,7 +16,7 @@ class SceneReport:
 
     id: str
     key: str
-    status: str
+    status: Status
     reason: str
     task_id: str | None = None
     file: str | None = None

@@ -147,6 +147,11 @@ class Cache:
             self.problems.append(f"cache record for {key[:12]} is corrupt; it will be rebuilt")
             return None
 
+    def usable(self, key: str) -> Record | None:
+        """The record for a key whose blob is present (a cheap size check), else None."""
+        record = self.get(key)
+        return record if record is not None and self.has_blob(record.sha256, record.bytes) else None
+
     def put(self, record: Record) -> None:
         """Store a record (after its blob is in place)."""
         self.index.set(_RECORD + record.key, record.to_json())

@@ -1,7 +1,8 @@
 """The write-ahead journal: each create's intent and task id, durable before the next step.
 
 One JSON object per line, appended and fsynced. A crash can leave a torn last line; it is ignored.
-Replaying folds the lines into the latest state per render key (see DESIGN.md's crash table).
+Replaying folds the lines into the latest state per render key: no entry means nothing was sent, an intent
+without a task id means the create may have been paid (reconcile, never resend), a task id means poll it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from renderkit.store.files import atomic_write
+
+State = Literal["intent", "task", "completed", "failed"]
+_STATES = ("intent", "task", "completed", "failed")
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class Entry:
     key: str
     scene: str
     provider: str
-    state: str  # intent | task | completed | failed
+    state: State
     intent_at: float
     task_id: str | None = None
     error: str | None = None
@@ -52,10 +56,12 @@ class Journal:
 
     def _apply(self, rec: dict[str, Any]) -> None:
         key = str(rec["key"])
-        state = str(rec["state"])
-        if state == "done":
+        if rec["state"] == "done":
             self.entries.pop(key, None)
             return
+        if rec["state"] not in _STATES:
+            raise ValueError(f"unknown journal state {rec['state']!r}")
+        state = cast(State, rec["state"])
         old = self.entries.get(key)
         if state == "intent" or old is None:
             self.entries[key] = Entry(

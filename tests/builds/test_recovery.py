@@ -40,7 +40,7 @@ def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], what:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_an_interrupted_build_locks_what_finished_and_says_so_once(
+def test_an_interrupted_build_locks_what_finished_and_the_rerun_resumes(
     make_simulator, project: Project, capsys: pytest.CaptureFixture[str], sig: signal.Signals, code: int
 ) -> None:
     sim = make_simulator(latency=30.0)
@@ -69,6 +69,13 @@ def test_an_interrupted_build_locks_what_finished_and_says_so_once(
     assert lock is not None
     assert list(lock.entries) == ["intro"]
     assert project.path("renders/intro.mp4").is_file()
+    assert not [p for p in project.files() if p.startswith("renders/") and p != "renders/intro.mp4"]
+    sim.advance(31.0)
+    sim.configure(latency=0.2)
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert statuses(report) == {"intro": "cached", "skyline": "rendered", "outro": "rendered"}
+    assert sim.ledger()["creates"] == 3, "the rerun resumes the journaled task and creates only the last scene"
 
 
 def test_sigkilled_build_resumes_polling_and_pays_once(
@@ -98,36 +105,6 @@ def test_sigkilled_build_resumes_polling_and_pays_once(
     assert set(statuses(report).values()) == {"rendered"}
     assert sim.ledger()["creates"] == 3
     assert "resuming task" in err
-
-
-def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(
-    make_simulator, project: Project, capsys: pytest.CaptureFixture[str]
-) -> None:
-    sim = make_simulator(latency=30.0)
-    project.gen({"renderkit.yaml": manifest_text(sim, SCENES)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "renderkit", "build", str(project.path("renderkit.yaml"))],
-        env={**os.environ, "SIM_API_KEY": KEY},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        sim.wait_for(lambda _: journaled_tasks(project.path(".renderkit")) >= 3 or proc.poll() is not None, 60)
-        assert proc.poll() is None, "the build ended before it was interrupted"
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err
-    assert "rerun the same command to resume" in err
-    assert "Traceback" not in err
-    assert not [p for p in project.files() if p.startswith("renders/")]
-    sim.advance(31.0)
-    code, report, err = build(project, capsys)
-    assert code == 0, err
-    assert set(statuses(report).values()) == {"rendered"}
-    assert sim.ledger()["creates"] == 3
 
 
 def test_lost_create_answer_is_found_through_the_list_route(

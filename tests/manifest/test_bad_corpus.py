@@ -1,6 +1,7 @@
 """Bad manifests: each one exits 2 with its error located as FILE:LINE:COL: field, writes nothing, sends nothing.
 
-Each file in bad/ starts with ``# expect: LINE:COL FIELD`` (``-`` when the error has no field).
+Each file in bad/ starts with ``# expect: LINE:COL FIELD [CODE]`` (``-`` when the error has no field): the
+location, and the stable diagnostic code that scripts and docs may rely on.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ COMMANDS = ["validate", "plan", "build"]
 pytestmark = pytest.mark.usefixtures("no_network")
 
 
-def expectation(case: Path) -> tuple[int, int, str]:
+def expectation(case: Path) -> tuple[int, int, str, str]:
     raw = case.read_bytes()
     text = raw.decode("utf-16") if raw.startswith(codecs.BOM_UTF16_LE) else raw.decode("utf-8", "replace")
-    header = text.split("\n", 1)[0]
-    m = re.fullmatch(r"# expect: (\d+):(\d+) (\S+)", header)
-    assert m, f"{case.name}: the first line must be '# expect: LINE:COL FIELD'"
-    return int(m[1]), int(m[2]), m[3]
+    header = text.split("\n", 1)[0].rstrip("\r")
+    m = re.fullmatch(r"# expect: (\d+):(\d+) (\S+) \[([a-z0-9-]+)\]", header)
+    assert m, f"{case.name}: the first line must be '# expect: LINE:COL FIELD [CODE]'"
+    return int(m[1]), int(m[2]), m[3], m[4]
 
 
 def run_bad(project: Project, name: str, command: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -55,9 +56,9 @@ def test_the_corpus_is_large_and_every_file_is_annotated() -> None:
 def test_bad_manifest_is_located(case: Path, command: str, here: Project, capsys: pytest.CaptureFixture[str]) -> None:
     here.gen({case.name: case.read_bytes(), "ok.png": PNG})
     lines = run_bad(here, case.name, command, capsys)
-    line, col, field = expectation(case)
+    line, col, field, code = expectation(case)
     want = f"{case.name}:{line}:{col}:" + ("" if field == "-" else f" {field}:")
-    assert any(x.startswith(want) for x in lines), "\n".join(lines)
+    assert any(x.startswith(want) and x.endswith(f" [{code}]") for x in lines), "\n".join(lines)
     # Every line is a diagnostic in the FILE:LINE:COL format, so editors and CI can parse the output.
     assert all(re.match(rf"{re.escape(case.name)}:\d+:\d+: ", x) for x in lines), "\n".join(lines)
 

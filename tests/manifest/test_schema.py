@@ -86,17 +86,22 @@ json_value = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=5,
 )
-field_names = st.sampled_from(
-    ["id", "prompt", "promt", "model", "size", "seconds", "provider", "image", "remix_of", "storyboard", "take"]
+# Every field the schema defines (so the test widens as the schema grows), plus near misses.
+SCENE_FIELDS = sorted(manifest_schema()["$defs"]["scene"]["properties"])
+PROVIDER_FIELDS = sorted(manifest_schema()["$defs"]["provider"]["properties"])
+field_names = st.sampled_from([*SCENE_FIELDS, "promt", "x-extra"])
+plausible = st.sampled_from(
+    ["a", "a-b", "1280x720", "https://x.example/a.png", 4, 0, -1, True, [{"prompt": "x", "seconds": 2}]]
 )
-scene = st.dictionaries(field_names, st.one_of(json_value, st.sampled_from(["a", 4, [{"prompt": "x", "seconds": 2}]])))
+scene = st.dictionaries(field_names, st.one_of(json_value, plausible))
+provider = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["openai", "generations", "unified", "simulator", "x"])},
+    optional={name: st.one_of(json_value, plausible) for name in PROVIDER_FIELDS if name != "kind"},
+)
 manifest = st.fixed_dictionaries(
     {"version": st.sampled_from([1, 1, 2, "1"]), "scenes": st.lists(scene, max_size=3)},
     optional={
-        "providers": st.dictionaries(
-            st.sampled_from(["a", ""]),
-            st.fixed_dictionaries({"kind": st.sampled_from(["openai", "unified", "x"])}, optional={"rpm": json_value}),
-        ),
+        "providers": st.dictionaries(st.sampled_from(["a", "", "b c"]), provider, max_size=2),
         "budget": json_value,
         "output_dir": json_value,
         "defaults": st.dictionaries(field_names, json_value, max_size=2),
@@ -104,7 +109,7 @@ manifest = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(manifest)
 def test_validator_agrees_with_jsonschema_on_generated_manifests(data: dict[str, Any]) -> None:
     assert (manifest_validator().issues(data) == []) == oracle().is_valid(data)

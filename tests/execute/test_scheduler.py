@@ -1,0 +1,243 @@
+"""The executor's paid paths on virtual time: a fake provider answers from queues, a fake clock never sleeps.
+
+The simulator covers these end to end over HTTP; here each retry, recovery and refusal is driven exactly, and
+the test asserts what was sent and how long renderkit waited, not only the outcome.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from renderkit.errors import ProviderError
+from renderkit.execute.jobs import Event, Job, Outcome, ProviderRuntime
+from renderkit.execute.pacing import Clock, TokenBucket
+from renderkit.execute.scheduler import Executor
+from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
+from renderkit.request import Request
+from renderkit.simulator.inputs import RenderRequest
+from renderkit.simulator.inputs import Shot as SimShot
+from renderkit.simulator.render import render_video
+from renderkit.store.cache import Cache
+from renderkit.store.journal import Journal
+from renderkit.store.layout import CacheLayout
+
+SIZE = "160x96"
+Answer = TaskState | ProviderError
+
+
+@functools.cache
+def video() -> bytes:
+    return render_video(RenderRequest("sora-2", 160, 96, (SimShot("p", 1),)), "stamp", 4)
+
+
+class VirtualClock(Clock):
+    """Time that moves only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(max(0.0, seconds))
+        self.time += max(0.0, seconds)
+        await anyio.lowlevel.checkpoint()
+
+
+class FakeProvider:
+    """A provider whose answers come from queues; records every call."""
+
+    kind = "openai"
+
+    def __init__(
+        self, creates: list[Answer], polls: list[Answer] | None = None, listed: list[TaskState] | None = None
+    ) -> None:
+        self.creates = deque(creates)
+        self.polls = deque(polls or [])
+        self.listed = listed or []
+        self.calls: list[str] = []
+        self.sent: list[CreateRequest] = []
+
+    async def create(self, request: CreateRequest) -> TaskState:
+        self.calls.append("create")
+        self.sent.append(request)
+        return _answer(self.creates.popleft())
+
+    async def poll(self, task_id: str) -> TaskState:
+        self.calls.append(f"poll {task_id}")
+        if not self.polls:
+            return TaskState(task_id, "completed")
+        return _answer(self.polls.popleft())
+
+    async def download(self, state: TaskState, sink: DownloadSink) -> None:
+        self.calls.append(f"download {state.task_id}")
+        sink.write(video())
+
+    async def list_tasks(self, since: int) -> list[TaskState]:
+        self.calls.append("list")
+        return self.listed
+
+
+def _answer(answer: Answer) -> TaskState:
+    if isinstance(answer, ProviderError):
+        raise answer
+    return answer
+
+
+def queued(task_id: str) -> TaskState:
+    return TaskState(task_id, "queued")
+
+
+def listed(task_id: str, prompt: str = "a boat") -> TaskState:
+    return TaskState(task_id, "completed", extra={"prompt": prompt, "model": "sora-2", "size": SIZE, "seconds": 1})
+
+
+def job(scene: str = "a", prompt: str = "a boat") -> Job:
+    request = Request("openai", "sora-2", prompt, SIZE, 1)
+    return Job(scene, request.key, request, "p")
+
+
+class Harness:
+    """One executor over a fake provider, a real cache and journal, and a virtual clock."""
+
+    def __init__(self, tmp: Path, provider: FakeProvider, rpm: float | None = None) -> None:
+        self.clock = VirtualClock()
+        self.provider = provider
+        self.cache = Cache(CacheLayout(tmp / "cache"))
+        self.journal = Journal(self.cache.layout.journal)
+        self.events: list[Event] = []
+        self.runtime = ProviderRuntime(
+            provider=provider,
+            kind="openai",
+            slots=anyio.CapacityLimiter(4),
+            creates=TokenBucket(rpm / 60 if rpm else None, clock=self.clock, pause=lambda attempt: 2.0),
+            polls=TokenBucket(None, clock=self.clock),
+            poll_interval=1.0,
+        )
+
+    def run(self, *jobs: Job) -> dict[str, Outcome]:
+        executor = Executor(
+            cache=self.cache,
+            journal=self.journal,
+            providers={"p": self.runtime},
+            on_event=self.events.append,
+            clock=self.clock,
+            pause=lambda attempt: 3.0,
+        )
+
+        async def main() -> dict[str, Outcome]:
+            with anyio.fail_after(30):
+                return await executor.run(list(jobs), {})
+
+        try:
+            return anyio.run(main)
+        finally:
+            self.cache.close()
+            self.journal.close()
+
+    def said(self, phase: str) -> list[str]:
+        return [e.detail for e in self.events if e.phase == phase]
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Callable[..., Harness]:
+    return functools.partial(Harness, tmp_path)
+
+
+def test_a_429_waits_for_retry_after_then_creates_once_more(harness: Callable[..., Harness]) -> None:
+    h = harness(FakeProvider([ProviderError("slow down", status=429, retryable=True, retry_after=7.0), queued("t1")]))
+    outcomes = h.run(job())
+    assert outcomes["a"].record is not None
+    assert outcomes["a"].record.task_id == "t1"
+    assert h.provider.calls[:2] == ["create", "create"]
+    assert 7.0 in h.clock.slept, "the second create waited for Retry-After"
+    assert h.runtime.creates.rate is None
+    assert h.cache.usable(job().key) is not None
+
+
+def test_a_429_without_retry_after_backs_off_and_slows_the_bucket(harness: Callable[..., Harness]) -> None:
+    refusal = ProviderError("slow down", status=429, retryable=True)
+    h = harness(FakeProvider([refusal, refusal, queued("t1")]), rpm=60.0)
+    assert h.run(job())["a"].record is not None
+    assert h.provider.calls.count("create") == 3
+    assert h.clock.slept.count(2.0) == 2, "each refusal paused the bucket for the backoff"
+    assert h.runtime.creates.rate is not None
+    assert h.runtime.creates.rate < 1.0, "refusals slowed the create rate below the configured 1/s"
+
+
+def test_a_lost_create_is_recovered_from_the_list_route_without_a_second_create(
+    harness: Callable[..., Harness],
+) -> None:
+    lost = ProviderError("connection lost after sending", maybe_sent=True)
+    h = harness(FakeProvider([lost], listed=[listed("t9", prompt="another prompt"), listed("t1")]))
+    outcomes = h.run(job())
+    assert outcomes["a"].record is not None
+    assert outcomes["a"].record.task_id == "t1"
+    assert h.provider.calls.count("create") == 1
+    assert any("recovered task t1" in d for d in h.said("created"))
+
+
+def test_several_matching_tasks_stop_the_scene_instead_of_guessing(harness: Callable[..., Harness]) -> None:
+    lost = ProviderError("connection lost after sending", maybe_sent=True)
+    h = harness(FakeProvider([lost], listed=[listed("t1"), listed("t2")]))
+    outcome = h.run(job())["a"]
+    assert outcome.record is None
+    assert outcome.error is not None
+    assert "several tasks match it (t1, t2)" in outcome.error
+    assert "--force a" in outcome.error
+    assert h.provider.calls.count("create") == 1
+
+
+def test_a_task_another_key_owns_in_the_journal_is_never_adopted(
+    harness: Callable[..., Harness], tmp_path: Path
+) -> None:
+    lost = ProviderError("connection lost after sending", maybe_sent=True)
+    h = harness(FakeProvider([lost], listed=[listed("t1")]))
+    h.journal.intent("another-key", "b", "p")
+    h.journal.task("another-key", "t1")
+    outcome = h.run(job())["a"]
+    assert outcome.record is None
+    assert outcome.error is not None
+    assert "answer was lost" in outcome.error
+    assert h.provider.calls.count("create") == 1
+
+
+def test_a_journaled_task_is_polled_not_created_again(harness: Callable[..., Harness]) -> None:
+    h = harness(FakeProvider([]))
+    h.journal.intent(job().key, "a", "p")
+    h.journal.task(job().key, "t5")
+    assert h.run(job())["a"].record is not None
+    assert "create" not in h.provider.calls
+    assert h.provider.calls[0] == "poll t5"
+
+
+def test_retryable_poll_errors_back_off_and_keep_polling(harness: Callable[..., Harness]) -> None:
+    flaky = ProviderError("bad gateway", status=502, retryable=True)
+    running = TaskState("t1", "running", progress=50)
+    h = harness(FakeProvider([queued("t1")], polls=[flaky, running, flaky]))
+    assert h.run(job())["a"].record is not None
+    assert h.provider.calls.count("poll t1") == 4
+    assert h.clock.slept.count(3.0) == 2, "each poll error waited for the backoff"
+    assert len(h.said("retry")) == 2
+
+
+def test_a_refused_create_is_not_retried_and_a_401_stops_every_later_create(
+    harness: Callable[..., Harness],
+) -> None:
+    h = harness(FakeProvider([ProviderError("bad key", status=401)]))
+    h.runtime.slots = anyio.CapacityLimiter(1)
+    outcomes = h.run(job("a"), job("b", prompt="a gull"))
+    assert h.provider.calls.count("create") == 1
+    assert all(o.record is None for o in outcomes.values())
+    errors = sorted(o.error or "" for o in outcomes.values())
+    assert errors[0].startswith("not sent, because the provider refused an earlier create")
+    assert errors[1].startswith("the provider refused the create")
