@@ -7,7 +7,8 @@ RenderkitError
 │   └── MissingKeyError   a provider's API key variable is not set
 ├── RefusedError          renderkit refused to spend (exit 3)
 ├── ProviderError         the provider or the network said no
-└── CacheError            the local cache is unusable
+├── CacheError            the local cache is unusable
+└── RemoteError           the remote cache (object storage) failed; the local build can go on without it
 """
 
 from __future__ import annotations
@@ -107,3 +108,7 @@ class ProviderError(RenderkitError):
 
 class CacheError(RenderkitError):
     """The cache directory cannot be used."""
+
+
+class RemoteError(RenderkitError):
+    """The remote cache failed: the message names the operation and the remote's URL, never a secret."""

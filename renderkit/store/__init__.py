@@ -1,0 +1,1 @@
+"""Everything renderkit keeps on disk or in object storage."""
