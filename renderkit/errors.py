@@ -8,6 +8,7 @@ RenderkitError
 ├── RefusedError          renderkit refused to spend (exit 3)
 ├── ProviderError         the provider or the network said no
 ├── CacheError            the local cache is unusable
+├── RemoteError           the remote cache (object storage) failed; the local build can go on without it
 └── BusyError             another build held the cache for longer than the build would wait (exit 4)
 """
 
@@ -110,6 +111,10 @@ class ProviderError(RenderkitError):
 
 class CacheError(RenderkitError):
     """The cache directory cannot be used."""
+
+
+class RemoteError(RenderkitError):
+    """The remote cache failed: the message names the operation and the remote's URL, never a secret."""
 
 
 class BusyError(RenderkitError):

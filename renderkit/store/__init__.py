@@ -1,1 +1,1 @@
-"""Everything renderkit keeps on disk: the cache, the journal, the lock and the no-op memo."""
+"""Everything renderkit keeps on disk or in object storage: the cache, the journal, the lock, the memo, the remote."""
