@@ -22,8 +22,11 @@ COMMANDS = {
     "validate": "check a manifest and report every error at once",
     "plan": "show what a build would render, why, and what it would cost (sends nothing)",
     "build": "render what changed, cache it, and write renderkit.lock",
-    "verify": "check that every file named in renderkit.lock exists with its sha256",
-    "gc": "drop cache entries that no lockfile references",
+    "verify": "check that every file named in renderkit.lock (or in a bundle) exists with its sha256",
+    "gc": "drop cache entries that no lock of the project references (any branch or tag)",
+    "push": "send the renders the lock names to the remote cache",
+    "pull": "fetch the renders the lock names from the remote cache and write the outputs",
+    "bundle": "write the outputs, the lock and index.json into one reproducible zip",
     "sim": "run the simulator in the foreground",
 }
 

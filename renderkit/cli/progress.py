@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import IO, Any
 
@@ -20,34 +21,72 @@ _PHASE_WORD = {
     "rendered": "done",
     "failed": "FAILED",
     "retry": "retrying",
+    "warning": "warning:",
 }
 
 
-class PlainProgress:
-    """One line per state change, for logs."""
+HEARTBEAT = 30.0  # seconds: CI systems kill jobs that print nothing for a while, and renders take minutes
+_BUSY = frozenset({"creating", "created", "rendering", "downloading", "retry"})
 
-    def __init__(self, stream: IO[str]) -> None:
+
+class PlainProgress:
+    """One line per state change, for logs; a scene still at work says so at least every ``HEARTBEAT`` s."""
+
+    def __init__(self, stream: IO[str], clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
-        self._last: dict[str, str] = {}
+        self.clock = clock
+        self._last: dict[str, Event] = {}
+        self._said: dict[str, float] = {}  # scene -> when its last line was printed
+        self._since: dict[str, float] = {}  # scene -> when it started working
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
 
     def __enter__(self) -> PlainProgress:
+        self._beat = threading.Thread(target=self._beating, name="renderkit-heartbeat", daemon=True)
+        self._beat.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
+
+    def _beating(self) -> None:
+        while not self._stop.wait(HEARTBEAT / 6):
+            self.beat()
+
+    def beat(self) -> None:
+        """Print a line for every scene at work that has printed nothing for ``HEARTBEAT`` seconds."""
+        now = self.clock()
+        with self._lock:
+            for scene, event in sorted(self._last.items()):
+                if event.phase in _BUSY and now - self._said.get(scene, now) >= HEARTBEAT:
+                    elapsed = now - self._since.get(scene, now)
+                    pct = f" {event.progress}%" if event.progress is not None else ""
+                    self._print(f"{scene}: still {_PHASE_WORD[event.phase]}{pct} after {elapsed:.0f}s", scene, now)
 
     def planned(self, plan: Plan, todo: Sequence[PlanItem]) -> None:
         """Nothing to show before the first event in a log."""
 
     def __call__(self, event: Event) -> None:
-        if not event.scene:
-            print(f"renderkit: {_PHASE_WORD[event.phase]} {event.detail}", file=self.stream, flush=True)
-            return
-        if event.phase == "rendering" and self._last.get(event.scene) == "rendering":
-            return  # a poll that changed nothing but progress is not an event worth a log line
-        self._last[event.scene] = event.phase
-        detail = f" {event.detail}" if event.detail else ""
-        print(f"renderkit: {event.scene}: {_PHASE_WORD[event.phase]}{detail}", file=self.stream, flush=True)
+        now = self.clock()
+        with self._lock:
+            if not event.scene:
+                self._print(f"{_PHASE_WORD[event.phase]} {event.detail}", None, now)
+                return
+            previous = self._last.get(event.scene)
+            self._last[event.scene] = event
+            self._since.setdefault(event.scene, now)
+            if event.phase == "rendering" and previous is not None and previous.phase == "rendering":
+                return  # a poll that changed nothing but progress is not an event worth a log line
+            detail = f" {event.detail}" if event.detail else ""
+            self._print(f"{event.scene}: {_PHASE_WORD[event.phase]}{detail}", event.scene, now)
+
+    def _print(self, text: str, scene: str | None, now: float) -> None:
+        print(f"renderkit: {text}", file=self.stream, flush=True)
+        if scene is not None:
+            self._said[scene] = now
 
 
 class LiveProgress:

@@ -47,6 +47,7 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="make ids, renders and random faults repeatable")
     p.add_argument("--pad-to", type=int, metavar="BYTES", help="pad every MP4 to this size with a free box")
     p.add_argument("--fps", type=int, default=24, help="frames per second of rendered videos")
+    p.add_argument("--echo-key", action="store_true", help="quote the caller's key in 401s and failure messages")
     return p
 
 
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             pad_to=args.pad_to,
             fps=args.fps,
+            echo_key=args.echo_key,
         )
     except ValueError as exc:
         raise InputError(f"sim: {exc}") from None

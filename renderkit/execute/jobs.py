@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import anyio
@@ -14,14 +14,14 @@ from renderkit.request import Request
 from renderkit.store.cache import Cache, Record
 from renderkit.store.journal import Journal
 
-Phase = Literal["waiting", "creating", "created", "rendering", "downloading", "rendered", "failed", "retry"]
+Phase = Literal["waiting", "creating", "created", "rendering", "downloading", "rendered", "failed", "retry", "warning"]
 
 DEFAULT_DEADLINE = 3600.0
 
 
 @dataclass(frozen=True)
 class Event:
-    """Something happened to one scene; the CLI turns these into progress."""
+    """Something happened to one scene (or, with no scene, to the whole build); the CLI shows it."""
 
     scene: str
     phase: Phase
@@ -40,7 +40,10 @@ class ProviderRuntime:
     polls: TokenBucket
     poll_interval: float | None = None
     deadline: float = DEFAULT_DEADLINE
-    refused: str | None = None  # set on a 401/403: every later create would be refused the same way
+    # The first create goes alone: until it is answered the key is unproven, and a refused key must be refused
+    # once, not by every create sent at the same moment.
+    answered: anyio.Event = field(default_factory=anyio.Event)
+    probing: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ class Outcome:
 
 class SceneFailed(Exception):
     """One scene cannot finish in this build; the message says what to do."""
+
+
+class KeyRefused(Exception):
+    """The provider refused the API key (401/403): every other create would be refused too, so the build stops."""
 
 
 @dataclass

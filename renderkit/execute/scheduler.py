@@ -16,7 +16,7 @@ import anyio
 
 from renderkit.execute import compose
 from renderkit.execute.fetch import download
-from renderkit.execute.jobs import Context, Event, Job, Outcome, ProviderRuntime, SceneFailed, ShotJob
+from renderkit.execute.jobs import Context, Event, Job, KeyRefused, Outcome, ProviderRuntime, SceneFailed, ShotJob
 from renderkit.execute.pacing import Backoff, Clock, backoff
 from renderkit.execute.task import Tasks
 from renderkit.providers.base import CreateRequest, ImageInput
@@ -48,6 +48,7 @@ class Executor:
         force: Sequence[str] = (),
         downloads: int = 4,
         on_record: Callable[[str, Record], None] | None = None,
+        on_cached: Callable[[Record], None] | None = None,
         clock: Clock | None = None,
         pause: Backoff = backoff,
     ) -> None:
@@ -55,6 +56,7 @@ class Executor:
         self.providers = providers
         self.tasks = Tasks(self.ctx, set(force))
         self.on_record = on_record  # called off the event loop with each scene's record as soon as it is cached
+        self.on_cached = on_cached  # called off the event loop with every record this build adds to the cache
         self._downloads = anyio.CapacityLimiter(downloads)
         self._done: dict[str, anyio.Event] = {}
         self._outcomes: dict[str, Outcome] = {}
@@ -66,9 +68,13 @@ class Executor:
         self._known = dict(known_tasks)
         for job in jobs:
             self._done[job.scene_id] = anyio.Event()
-        async with anyio.create_task_group() as tg:
-            for job in jobs:
-                tg.start_soon(self._run_one, job)
+        try:
+            async with anyio.create_task_group() as tg:
+                for job in jobs:
+                    tg.start_soon(self._run_one, job)
+        except* KeyRefused as group:
+            # The first refusal stops every scene (tasks already created stay journaled for the rerun).
+            raise group.exceptions[0] from None
         return self._outcomes
 
     async def _run_one(self, job: Job) -> None:
@@ -111,9 +117,11 @@ class Executor:
         claim = self._claims[job.key] = _Claim(job.scene_id)
         try:
             claim.record = await work(job, outcome)
-            return claim.record
         finally:
             claim.done.set()
+        if self.on_cached is not None:
+            await anyio.to_thread.run_sync(self.on_cached, claim.record)
+        return claim.record
 
     async def _storyboard(self, job: Job, outcome: Outcome) -> Record:
         """Render every shot that is not cached (concurrently), then stitch them into the scene's video."""

@@ -7,12 +7,15 @@ silently sent again.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 
+import anyio
+
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, SceneFailed
+from renderkit.execute.jobs import Context, Event, Job, KeyRefused, ProviderRuntime, SceneFailed
 from renderkit.providers.base import CreateRequest, TaskState
 
 DEFAULT_POLL = 2.0
@@ -38,13 +41,18 @@ class Tasks:
             self.ctx.on_event(Event(job.scene_id, "created", f"resuming task {entry.task_id}"))
             return TaskState(task_id=entry.task_id, status="queued", raw_status="journaled")
         if entry is not None and entry.state == "intent" and not forced:
-            found = await self._reconcile(job, rt, entry.intent_at)
+            found = await self._reconcile(job, rt, entry.intent_at, prepare)
             if found is not None:
                 return found
-        return await self._create(job, rt, await prepare())
+        return await self._create(job, rt, prepare)
 
-    async def _reconcile(self, job: Job, rt: ProviderRuntime, since: float) -> TaskState | None:
-        """Find a create whose answer was lost, or stop the scene: never re-create silently."""
+    async def _reconcile(self, job: Job, rt: ProviderRuntime, since: float, prepare: Prepare) -> TaskState | None:
+        """Find a create whose answer was lost, or stop the scene: never re-create silently.
+
+        A task is ours only if nothing else can own it: it matches everything the list shows of the request (and
+        a remix or an extension its source task), no other render holds it (the journal and every cached render
+        count, not only this build's), no other lost create shows the same, and no other task fits as well.
+        """
         if not KINDS[rt.kind].list:
             raise SceneFailed(
                 f"a create for this scene was sent at {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(since))} "
@@ -53,6 +61,8 @@ class Tasks:
             )
         journal = self.ctx.journal
         claimed = {e.task_id for e in journal.entries.values() if e.task_id}
+        claimed |= await anyio.to_thread.run_sync(self.ctx.cache.task_ids)
+        source = (await prepare()).source_task if job.request.link in ("remix_of", "extend_of") else None
         try:
             tasks = await rt.provider.list_tasks(int(since) - 5)
         except ProviderError as exc:
@@ -69,7 +79,19 @@ class Tasks:
             and t.extra.get("model") in (None, req.model)
             and t.extra.get("size") in (None, req.size)
             and str(t.extra.get("seconds", job.length)) == str(job.length)
+            and (source is None or t.extra.get("remixed_from_video_id") in (None, source))
         ]
+        rivals = sorted(
+            e.scene
+            for e in journal.entries.values()
+            if e.key != job.key and e.state == "intent" and e.echo == echo(job)
+        )
+        if matches and rivals:
+            raise SceneFailed(
+                f"a create's answer was lost, and so was one for {', '.join(rivals)} with the same prompt, model, "
+                f"size and length: the provider's list cannot tell which task is whose, so renderkit will not guess. "
+                f"Check the provider's dashboard, then rerun with --force {job.scene_id}"
+            )
         if len(matches) > 1:
             ids = ", ".join(sorted(t.task_id for t in matches))
             raise SceneFailed(
@@ -82,26 +104,32 @@ class Tasks:
             return matches[0]
         return None
 
-    async def _create(self, job: Job, rt: ProviderRuntime, create: CreateRequest) -> TaskState:
+    async def _create(self, job: Job, rt: ProviderRuntime, prepare: Prepare) -> TaskState:
         ctx, journal = self.ctx, self.ctx.journal
+        create = await prepare()
         attempt = 0
         while True:
+            if not rt.answered.is_set():
+                if rt.probing:
+                    await rt.answered.wait()
+                rt.probing = True
             await rt.creates.acquire()
-            if rt.refused is not None:
-                raise SceneFailed(f"not sent, because the provider refused an earlier create: {rt.refused}")
             ctx.on_event(Event(job.scene_id, "creating"))
-            await ctx.record(journal.intent, job.key, job.scene_id, job.provider)
+            await ctx.record(journal.intent, job.key, job.scene_id, job.provider, echo(job))
+            refused = False
             try:
                 state = await rt.provider.create(create)
             except ProviderError as exc:
+                if exc.status in (401, 403):
+                    refused = True
+                    await ctx.record(journal.failed, job.key, f"refused: {exc}")
+                    raise KeyRefused(str(exc)) from None
                 if exc.maybe_sent:
-                    found = await self._reconcile_after_loss(job, rt)
+                    found = await self._reconcile_after_loss(job, rt, prepare)
                     if found is not None:
                         return found
                     raise SceneFailed(_lost_message(job.scene_id, exc)) from None
                 await ctx.record(journal.failed, job.key, f"refused: {exc}")
-                if exc.status in (401, 403):
-                    rt.refused = str(exc)
                 if not exc.retryable:
                     raise SceneFailed(f"the provider refused the create: {exc}") from None
                 throttled = exc.status == 429
@@ -111,18 +139,21 @@ class Tasks:
                     await ctx.clock.sleep(pause)
                 attempt += 1
                 continue
+            finally:
+                if not refused:  # anything but a refused key proves the key: let the waiting creates go
+                    rt.answered.set()
             rt.creates.succeeded()
             self._created_at[job.key] = ctx.clock.now()
             await ctx.record(journal.task, job.key, state.task_id)
             ctx.on_event(Event(job.scene_id, "created", state.task_id))
             return state
 
-    async def _reconcile_after_loss(self, job: Job, rt: ProviderRuntime) -> TaskState | None:
+    async def _reconcile_after_loss(self, job: Job, rt: ProviderRuntime, prepare: Prepare) -> TaskState | None:
         if not KINDS[rt.kind].list:
             return None
         entry = self.ctx.journal.entries.get(job.key)
         since = entry.intent_at if entry else time.time() - 60
-        return await self._reconcile(job, rt, since)
+        return await self._reconcile(job, rt, since, prepare)
 
     async def poll(self, job: Job, rt: ProviderRuntime, state: TaskState) -> TaskState:
         """Poll until the task is completed or failed, honouring the provider's poll hint and refresh rate."""
@@ -162,6 +193,12 @@ class Tasks:
         if born is not None and state.status == "completed":
             self._fastest[kind] = min(sent - born, self._fastest.get(kind, sent - born))
         return state
+
+
+def echo(job: Job) -> str:
+    """What a provider's list of tasks shows of a job's request: two lost creates alike in this are indistinct."""
+    req = job.request
+    return json.dumps([req.prompt, req.model, req.size, job.length], ensure_ascii=False)
 
 
 def _lost_message(scene_id: str, exc: ProviderError) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 from renderkit.request import ImageRef
 
 _CHUNK = 1 << 20
+# Far above any video size, far below what would exhaust memory when decoded (Pillow's own guard is 89 MP).
+MAX_PIXELS = 50_000_000
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", 0), (b"\xff\xd8\xff", 0), (b"WEBP", 8))
 
 
@@ -31,9 +34,38 @@ def resolve_image(root: Path, value: str) -> tuple[ImageRef | None, str | None]:
     if not target.is_file():
         return None, f"{value} is not a file; point at a PNG, JPEG or WebP image"
     digest, problem = _hash(target)
+    if problem is None:
+        problem = _decode(target)
     if problem is not None:
         return None, f"{value}: {problem}"
     return ImageRef(root / relative, None, digest), None
+
+
+def _decode(path: Path) -> str | None:
+    """Why the image cannot be sent (does not decode, is truncated, or is too large), or None.
+
+    Checked here so that ``validate`` refuses it, instead of a build failing after it has started paying.
+    """
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between its two bomb limits; renderkit's own limit, below both, speaks instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            width, height = img.size
+            if width * height > MAX_PIXELS:
+                return (
+                    f"is {width}x{height} pixels, over renderkit's limit of {MAX_PIXELS // 1_000_000} megapixels; "
+                    "scale it down (it is fitted to the video's size anyway)"
+                )
+            img.load()
+    except Image.DecompressionBombError:
+        return f"declares more pixels than renderkit's limit of {MAX_PIXELS // 1_000_000} megapixels; scale it down"
+    except (OSError, ValueError, SyntaxError) as exc:
+        return f"does not decode as an image ({exc}); export it again as PNG, JPEG or WebP"
+    return None
 
 
 def _hash(path: Path) -> tuple[str, str | None]:

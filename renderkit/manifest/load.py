@@ -108,6 +108,7 @@ class _Loader:
             budget=None if budget is None else float(budget),
             output_dir=output_dir,
             warnings=tuple(self.warnings),
+            remote=data.get("remote"),
         )
 
     def _version_ok(self, data: dict[str, Any]) -> bool:

@@ -53,3 +53,4 @@ class Manifest:
     budget: float | None
     output_dir: Path
     warnings: tuple[Diagnostic, ...]
+    remote: str | None = None  # the team's remote cache URL (RENDERKIT_REMOTE overrides it)

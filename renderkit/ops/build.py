@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 
-from renderkit.errors import BusyError, InputError
-from renderkit.execute.jobs import Event, Job, Outcome, ShotJob
+from renderkit.errors import BusyError, InputError, ProviderError
+from renderkit.execute.jobs import Event, Job, KeyRefused, Outcome, ShotJob
 from renderkit.manifest.load import load_manifest
 from renderkit.manifest.model import Manifest
 from renderkit.ops.outputs import Outputs
 from renderkit.ops.results import BuildReport, SceneReport
+from renderkit.ops.sharing import Sharing
 from renderkit.plan.plan import Plan, PlanItem, make_plan
 from renderkit.plan.policy import refuse_budget, refuse_frozen, shard_of
 from renderkit.plan.state import BuildState, open_state
@@ -102,16 +103,24 @@ class Build:
         if unknown:
             raise InputError(f"--force names unknown scene(s): {', '.join(unknown)}")
         first = self._prepare(manifest)
+        sharing = self._restore(first)
+        for warning in sharing.unsaid():
+            self.on_event(Event("", "warning", warning))
+        if sharing.found:
+            first = self._prepare(manifest)  # the plan again, with what was adopted or pulled now cached
+        self._refuse(first)
         keys = self._api_keys(manifest, {i.scene.provider for i in first.todo})
         outputs = Outputs(manifest, first.state.cache)
         if not first.todo:
             records = self._records(first, {})
             if self._up_to_date(first, outputs, records):
+                sharing.push_mine(self._mine(first))
                 first.state.cache.close()
-                return self._finish(first, {}, records)
+                return self._finish(first, {}, records, sharing)
         with self._exclusive(first.state):
             # Under the lock: another build may have rendered what the first plan would have paid for.
             prepared = self._prepare(manifest)
+            self._refuse(prepared)
             self.on_plan(prepared.plan, prepared.todo)
             outcomes: dict[str, Outcome] = {}
             journal = Journal(prepared.state.cache.layout.journal)
@@ -121,7 +130,12 @@ class Build:
                 prepared.state.cache.clean_tmp(keep)
                 outputs.clean_temps()
                 if prepared.todo:
-                    outcomes = self._execute(prepared, journal, keys, outputs)
+                    outcomes = self._execute(prepared, journal, keys, outputs, sharing)
+            except KeyRefused as exc:
+                raise ProviderError(
+                    f"{exc}; the build stopped there, so no other create was sent "
+                    "(tasks created before it are journaled and resume on the next build)"
+                ) from None
             finally:
                 # Also on Ctrl-C and SIGTERM: every render that finished is materialized and locked.
                 records = self._records(prepared, outcomes)
@@ -129,23 +143,47 @@ class Build:
                     outcomes[scene_id] = Outcome(scene_id, records[scene_id].key, error=error)
                     del records[scene_id]
                 failed = {s for s, o in outcomes.items() if o.error is not None}
-                entries = outputs.lock_entries(prepared.plan.items, records, failed, prepared.state.lock)
-                write_lock(lock_path(manifest.path), entries)
+                if prepared.in_shard is None:
+                    # A shard leaves the lock alone: every shard must split the same committed lock, and the
+                    # build that assembles the shards' renders writes the whole lock.
+                    entries = outputs.lock_entries(prepared.plan.items, records, failed, prepared.state.lock)
+                    write_lock(lock_path(manifest.path), entries)
                 journal.compact()
+                sharing.push_mine(self._mine(prepared))
                 prepared.state.cache.close()
-        return self._finish(prepared, outcomes, records)
+        return self._finish(prepared, outcomes, records, sharing)
 
     def _prepare(self, manifest: Manifest) -> _Prepared:
-        """Plan against the lock and cache as they are now, and apply --frozen, --shard and the cost caps."""
+        """Plan against the lock and cache as they are now, and pick what this build (or shard) renders."""
         options = self.options
         state = open_state(manifest, self.environ, options.cache_dir)
         plan = make_plan(manifest, state, force=options.force)
-        in_shard = shard_of(plan, options.shard) if options.shard else None
-        if options.frozen:
-            refuse_frozen(plan, state.lock, lock_path(manifest.path).name)
+        in_shard = shard_of(plan, options.shard, state.lock) if options.shard else None
         todo = tuple(i for i in plan.items if i.status != "cached" and (in_shard is None or i.scene.id in in_shard))
-        refuse_budget(todo, manifest.budget, options.max_cost)
         return _Prepared(manifest, state, plan, todo, in_shard)
+
+    def _refuse(self, prepared: _Prepared) -> None:
+        """Apply --frozen and the cost caps to what is left to render; RefusedError before anything is sent."""
+        if self.options.frozen:
+            refuse_frozen(prepared.plan, prepared.state.lock, lock_path(prepared.manifest.path).name)
+        refuse_budget(prepared.todo, prepared.manifest.budget, self.options.max_cost)
+
+    def _restore(self, prepared: _Prepared) -> Sharing:
+        """Before paying: adopt the outputs the lock pins, then pull from the remote what is still missing."""
+        cache = prepared.state.cache
+        sharing = Sharing(cache, self.environ, prepared.manifest.remote)
+        # What the cache lacks: the plan counts an output the lock pins as cached, but it still has to be adopted.
+        missing = [
+            i
+            for i in prepared.plan.items
+            if i.scene.id not in self.options.force
+            and (i.status != "cached" or not prepared.state.cached(i.key))
+            and (prepared.in_shard is None or i.scene.id in prepared.in_shard)
+        ]
+        if missing:
+            sharing.adopt(missing, prepared.state.lock, Outputs(prepared.manifest, cache))
+            sharing.pull([i for i in missing if i.scene.id not in sharing.adopted])
+        return sharing
 
     def _mine(self, prepared: _Prepared) -> list[PlanItem]:
         """The scenes whose outputs this build writes (its shard's, or all)."""
@@ -210,7 +248,7 @@ class Build:
             guard.release()
 
     def _execute(
-        self, prepared: _Prepared, journal: Journal, keys: Mapping[str, str], outputs: Outputs
+        self, prepared: _Prepared, journal: Journal, keys: Mapping[str, str], outputs: Outputs, sharing: Sharing
     ) -> dict[str, Outcome]:
         import anyio
 
@@ -236,13 +274,18 @@ class Build:
                     on_event=self.on_event,
                     force=self.options.force,
                     on_record=lambda scene_id, rec: outputs.write_now(scenes[scene_id], rec),
+                    on_cached=lambda rec: sharing.push([rec]),
                 )
                 return await executor.run(jobs, known)
 
         return anyio.run(main)
 
     def _finish(
-        self, prepared: _Prepared, outcomes: Mapping[str, Outcome], records: Mapping[str, Record]
+        self,
+        prepared: _Prepared,
+        outcomes: Mapping[str, Outcome],
+        records: Mapping[str, Record],
+        sharing: Sharing,
     ) -> BuildReport:
         """The report; after a clean build of every scene, the no-op memo for the next one."""
         outputs = Outputs(prepared.manifest, prepared.state.cache)
@@ -264,16 +307,17 @@ class Build:
                     )
                 )
             elif record is not None:
+                reason = sharing.origin(scene.id, item.key) or "cached"
                 scenes.append(
                     SceneReport(
-                        scene.id, item.key, "cached", "cached", record.task_id, file, record.sha256, record.bytes, 0.0
+                        scene.id, item.key, "cached", reason, record.task_id, file, record.sha256, record.bytes, 0.0
                     )
                 )
             else:
                 outside = prepared.in_shard is not None and scene.id not in prepared.in_shard
                 why = "not in this shard" if outside else item.reason
                 scenes.append(SceneReport(scene.id, item.key, item.status, why, cost_usd=item.cost_usd))
-        warnings = tuple(str(w) for w in prepared.manifest.warnings)
+        warnings = (*(str(w) for w in prepared.manifest.warnings), *sharing.unsaid())
         report = BuildReport(prepared.manifest.path, tuple(scenes), tuple(prepared.state.cache.problems), warnings)
         if prepared.in_shard is None and all(s.status in ("rendered", "cached") for s in report.scenes):
             self._remember(prepared.manifest, outputs, report)

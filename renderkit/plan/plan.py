@@ -22,10 +22,12 @@ Status = Literal["cached", "render", "blocked"]
 
 @dataclass(frozen=True)
 class Previous:
-    """What a scene rendered last time: its key and, when the cache index still has it, its request."""
+    """What a scene rendered last time: its key, its request when the cache index still has it, and whether the
+    output file the lock pins is at hand (committed or restored), which a build adopts instead of paying."""
 
     key: str
     request: Mapping[str, object] | None
+    output: bool = False
 
 
 class State(Protocol):
@@ -65,6 +67,7 @@ class PlanItem:
     cost_usd: float | None
     depends_on: tuple[str, ...]
     shots: tuple[ShotPlan, ...] = ()
+    price_usd: float | None = None  # what rendering it costs whatever the cache holds (shards balance on it)
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
         status, reason = _verdict(scene, request, upstream, state, force)
         # An extension pays for the seconds it adds; a remix of one for the whole video it remakes.
         seconds = request.seconds if request.link == "extend_of" else scene.duration
-        cost = prices.cost(request.model, request.size, seconds)
+        cost = price = prices.cost(request.model, request.size, seconds)
         shots: tuple[ShotPlan, ...] = ()
         if emulated(request):
             shots = tuple(
@@ -109,6 +112,8 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
             )
             costs = [s.cost_usd for s in shots if not s.cached and s.key not in paying]
             cost = None if None in costs else round(sum(c or 0.0 for c in costs), 6)
+            every = [s.cost_usd for s in shots]
+            price = None if None in every else round(sum(c or 0.0 for c in every), 6)
         if status != "cached" and key in paying:
             reason, cost = f"same request as {paying[key]}", 0.0
         elif status != "cached":
@@ -125,6 +130,7 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
             cost_usd=0.0 if status == "cached" else cost,
             depends_on=() if upstream is None else (upstream.scene.id,),
             shots=shots,
+            price_usd=price,
         )
     ordered = tuple(items.values())
     paid = [i for i in ordered if i.status != "cached"]
@@ -167,6 +173,8 @@ def _verdict(
     if state.cached(key):
         same = previous is not None and previous.key == key
         return "cached", "unchanged" if same else "same request as a cached render"
+    if previous is not None and previous.key == key and previous.output:
+        return "cached", "the output is the file the lock pins (a build adopts it)"
     blocked = upstream is not None and upstream.status != "cached"
     changes = _changes(scene, key, request.identity(), previous, upstream_changes=not blocked)
     if upstream is not None and blocked:

@@ -5,7 +5,6 @@ Each check runs on a plan before anything is sent, and again on the plan made un
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from renderkit.errors import RefusedError
@@ -13,10 +12,13 @@ from renderkit.plan.plan import Plan, PlanItem
 from renderkit.store.lockfile import Lock
 
 
-def shard_of(plan: Plan, shard: tuple[int, int]) -> set[str]:
-    """Scene ids in shard K of N; a scene, what it builds on and any scene with the same request share a shard.
+def shard_of(plan: Plan, shard: tuple[int, int], lock: Lock | None) -> set[str]:
+    """Scene ids in shard K of N, balanced on the estimated cost of what will render.
 
-    Shards of one plan run on different machines, so splitting two scenes with one request would pay twice.
+    A scene, the scene it builds on and any scene with the same request form one group, which one shard takes
+    whole (shards run on different machines; splitting them would pay twice or wait forever). What will render
+    is read against the committed lock, not the local cache, so every machine computes the same split: a
+    scene whose key the lock pins weighs nothing. Groups go heaviest first to the least loaded shard.
     """
     parent: dict[str, str] = {item.scene.id: item.scene.id for item in plan.items}
 
@@ -36,25 +38,51 @@ def shard_of(plan: Plan, shard: tuple[int, int]) -> set[str]:
         for dep in item.depends_on:
             join(item.scene.id, dep)
         join(item.scene.id, first.setdefault(item.key, item.scene.id))
+    pinned = lock.entries if lock is not None else {}
+    weight: dict[str, float] = {}
+    size: dict[str, int] = {}
+    for item in plan.items:
+        group = root(item.scene.id)
+        entry = pinned.get(item.scene.id)
+        renders = entry is None or entry.key != item.key
+        weight[group] = weight.get(group, 0.0) + ((item.price_usd or 0.0) if renders else 0.0)
+        size[group] = size.get(group, 0) + 1
     k, n = shard
-    return {sid for sid in parent if int(hashlib.sha256(root(sid).encode()).hexdigest()[:8], 16) % n == k - 1}
+    load = [(0.0, 0, index) for index in range(n)]
+    chosen: dict[str, int] = {}
+    for group in sorted(weight, key=lambda g: (-weight[g], -size[g], g)):
+        cost, count, index = min(load)
+        chosen[group] = index
+        load[index] = (round(cost + weight[group], 6), count + size[group], index)
+    return {sid for sid in parent if chosen[root(sid)] == k - 1}
 
 
 def refuse_frozen(plan: Plan, lock: Lock | None, lock_name: str) -> None:
-    """RefusedError unless the lock matches the manifest and every scene is cached."""
+    """RefusedError unless the lock matches the manifest and every render it pins is at hand; says which."""
     if lock is None:
         raise RefusedError(f"--frozen: there is no {lock_name}; run `renderkit build` without --frozen first")
+    ids = {i.scene.id for i in plan.items}
     stale = sorted(
-        {i.scene.id for i in plan.items if i.status != "cached"}
-        | {i.scene.id for i in plan.items if i.scene.id not in lock.entries or lock.entries[i.scene.id].key != i.key}
-        | (set(lock.entries) - {i.scene.id for i in plan.items})
+        {i.scene.id for i in plan.items if i.scene.id not in lock.entries or lock.entries[i.scene.id].key != i.key}
+        | (set(lock.entries) - ids)
     )
     if stale:
-        shown = ", ".join(stale[:10]) + (" …" if len(stale) > 10 else "")
         raise RefusedError(
-            f"--frozen: the lock is stale or {len(stale)} scene(s) would render ({shown}); "
-            "nothing was sent. Run `renderkit plan` to see why, then build without --frozen"
+            f"--frozen: {lock_name} is stale: the manifest changed for {_some(stale)} since it was written; "
+            "nothing was sent. Run `renderkit plan` to see what changed, then build without --frozen"
         )
+    missing = sorted(i.scene.id for i in plan.items if i.status != "cached")
+    if missing:
+        raise RefusedError(
+            f"--frozen: {lock_name} is current, but the renders of {_some(missing)} are available neither in the "
+            "cache, nor as the outputs the lock pins, nor on the remote; nothing was sent. Restore them "
+            "(`renderkit pull`, or the outputs) or build without --frozen to render them again"
+        )
+
+
+def _some(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:10])
+    return f"{len(ids)} scene(s) ({shown}{', …' if len(ids) > 10 else ''})"
 
 
 def refuse_budget(todo: Sequence[PlanItem], budget: float | None, max_cost: float | None) -> None:

@@ -10,15 +10,16 @@ from renderkit.manifest.load import Manifest
 from renderkit.plan.plan import Previous
 from renderkit.store.cache import Cache, Record
 from renderkit.store.layout import CacheLayout, lock_path
-from renderkit.store.lockfile import Lock, read_lock
+from renderkit.store.lockfile import Lock, LockEntry, read_lock
 
 
 class BuildState:
     """The planner's view of the lock and the cache (see ``renderkit.plan.State``)."""
 
-    def __init__(self, cache: Cache, lock: Lock | None) -> None:
+    def __init__(self, cache: Cache, lock: Lock | None, root: Path | None = None) -> None:
         self.cache = cache
         self.lock = lock
+        self.root = root  # where the lock's file paths start (the manifest's folder)
         self._records: dict[str, Record | None] = {}
 
     def record(self, key: str) -> Record | None:
@@ -36,9 +37,18 @@ class BuildState:
         """What the lock says this scene rendered last, with the request it was made from when cached."""
         if self.lock is None or scene_id not in self.lock.entries:
             return None
-        key = self.lock.entries[scene_id].key
-        rec = self.record(key)
-        return Previous(key=key, request=rec.request if rec is not None else None)
+        entry = self.lock.entries[scene_id]
+        rec = self.record(entry.key)
+        return Previous(key=entry.key, request=rec.request if rec is not None else None, output=self._at_hand(entry))
+
+    def _at_hand(self, entry: LockEntry) -> bool:
+        """Whether the output the lock pins is on disk with its size (a build checks its sha256 before use)."""
+        if self.root is None:
+            return False
+        try:
+            return (self.root / entry.file).stat().st_size == entry.bytes
+        except OSError:
+            return False
 
 
 def open_state(
@@ -49,4 +59,4 @@ def open_state(
     The cache is ``cache_dir`` when given, else the one ``environ`` (default: the process's) points at.
     """
     layout = CacheLayout(cache_dir) if cache_dir else CacheLayout.for_project(manifest.root, environ or os.environ)
-    return BuildState(Cache(layout), read_lock(lock_path(manifest.path)))
+    return BuildState(Cache(layout), read_lock(lock_path(manifest.path)), manifest.root)

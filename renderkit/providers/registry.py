@@ -11,6 +11,7 @@ from renderkit.catalog.kinds import KINDS, Kind
 from renderkit.errors import InputError, MissingKeyError
 from renderkit.providers.adapter import HttpProvider
 from renderkit.providers.base import Provider
+from renderkit.providers.scrub import Scrubbed
 
 # Not a secret: the simulator accepts any non-empty bearer key unless it was started with --api-key.
 SIMULATOR_TOKEN = "renderkit-simulator"
@@ -51,6 +52,7 @@ def open_provider(
     name: str,
     api_key_env: str | None = None,
 ) -> Provider:
-    """An adapter for ``kind`` on ``base_url``; ``client`` stays the caller's to close."""
+    """An adapter for ``kind`` on ``base_url`` whose answers never carry the key; ``client`` stays the caller's."""
     row = kind_of(kind)
-    return adapter_class(row)(row, base_url, api_key, client, provider_name=name, key_env=api_key_env)
+    adapter = adapter_class(row)(row, base_url, api_key, client, provider_name=name, key_env=api_key_env)
+    return Scrubbed(adapter, api_key)

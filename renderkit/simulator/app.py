@@ -259,6 +259,7 @@ class SimApp:
             fps=config.fps,
             fail=fail,
             expire_now=any(f.kind == "expire" for f in ctx.faults),
+            echo_key=config.echo_key,
             **extra,
         )
         self.store.add(task)

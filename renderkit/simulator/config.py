@@ -20,7 +20,8 @@ class SimConfig:
     still serves; ``rate_window`` is the length of the "minute" that ``rpm`` counts over (shrink it in
     tests); ``models`` lists the models served (empty: any; a create for another answers 503
     ``model_not_found`` like the gateway's distributor); ``pad_to`` pads every MP4 to that many bytes with a
-    ``free`` box; ``seed`` makes renders, ids and rate-based faults repeatable.
+    ``free`` box; ``seed`` makes renders, ids and rate-based faults repeatable; ``echo_key`` quotes the caller's
+    key in 401 answers and failed tasks' messages, as careless gateways do.
     """
 
     host: str = "127.0.0.1"
@@ -41,6 +42,7 @@ class SimConfig:
     seed: int | None = None
     pad_to: int | None = None
     fps: int = 24
+    echo_key: bool = False
 
     def __post_init__(self) -> None:
         if self.dialect not in DIALECTS:

@@ -53,7 +53,8 @@ def content_url(base: str, task: Task) -> str:
 def failure(task: Task) -> tuple[str, str]:
     """The error code and message of a failed task."""
     code = task.fail or "internal_error"
-    return code, FAIL_MESSAGES.get(code, f"The render failed: {code}.")
+    message = FAIL_MESSAGES.get(code, f"The render failed: {code}.")
+    return code, f"{message} (request made with key {task.owner})" if task.echo_key else message
 
 
 def openai_video(task: Task, st: State) -> Body:

@@ -32,7 +32,7 @@ def authenticate(request: Request, config: SimConfig) -> str:
         raise Refusal(_unauthorized(message, gateway))
     if config.api_keys and key not in config.api_keys:
         message = "Invalid token" if gateway else "Incorrect API key provided"
-        raise Refusal(_unauthorized(message, gateway))
+        raise Refusal(_unauthorized(f"{message}: {key}" if config.echo_key else message, gateway))
     return key
 
 

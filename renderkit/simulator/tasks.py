@@ -36,6 +36,7 @@ class Task:
     remixed_from: str | None = None
     private: bool = False
     url_ttl: float | None = None
+    echo_key: bool = False  # a careless gateway: its failure messages quote the key that made the task
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,16 @@ class Cache:
             if isinstance(k, str) and k.startswith(_RECORD):
                 yield k[len(_RECORD) :]
 
+    def task_ids(self) -> set[str]:
+        """The task id of every render in the index: tasks a lost create must never be matched to."""
+        ids = set()
+        for key in self.keys():
+            record = self.get(key)
+            if record is not None and record.task_id:
+                ids.add(record.task_id)
+                ids.update(s["task_id"] for s in record.shots if s.get("task_id"))
+        return ids
+
     def blob_path(self, sha256: str) -> Path:
         """Where the blob with this digest lives."""
         return self.layout.blob(sha256)
@@ -186,6 +196,26 @@ class Cache:
         os.replace(tmp_file, dest)
         fsync_dir(dest.parent)
         return dest
+
+    def add_blob_copy(self, src: Path, sha256: str) -> Path:
+        """Copy a file already hashed as ``sha256`` into the blob store (a clone where the filesystem has one)."""
+        tmp = self.temp_path(f"{sha256}.adopt")
+        try:
+            _clone(src, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return self.add_blob(tmp, sha256)
+
+    def mark(self, namespace: str, key: str) -> None:
+        """Remember a fact about a key (``namespace`` names it), e.g. that a remote holds its render."""
+        self.index.set(f"{namespace}:{key}", "1")
+
+    def marked(self, namespace: str, key: str) -> bool:
+        """Whether ``mark(namespace, key)`` was recorded."""
+        if self._index is None and not self.exists():
+            return False
+        return self.index.get(f"{namespace}:{key}") is not None
 
     def drop_blob(self, sha256: str) -> None:
         """Remove a blob (corrupt or unreferenced)."""
@@ -249,25 +279,3 @@ class Cache:
         for entry in self.tmp.iterdir():
             if entry.name not in keep:
                 entry.unlink(missing_ok=True)
-
-    def gc(self, referenced: set[str]) -> tuple[int, int]:
-        """Drop records not in ``referenced`` and blobs no record uses; return (records, bytes freed)."""
-        keep_blobs: set[str] = set()
-        dropped = 0
-        for key in list(self.keys()):
-            record = self.get(key)
-            if key in referenced and record is not None:
-                keep_blobs.add(record.sha256)
-                keep_blobs.update(s["sha256"] for s in record.shots)
-            else:
-                self.delete(key)
-                dropped += 1
-        freed = 0
-        if self.blobs.is_dir():
-            for blob in self.blobs.glob("*/*"):
-                if blob.name not in keep_blobs:
-                    freed += blob.stat().st_size
-                    blob.unlink()
-        if self.tmp.is_dir():
-            shutil.rmtree(self.tmp)
-        return dropped, freed

@@ -31,6 +31,7 @@ class Entry:
     intent_at: float
     task_id: str | None = None
     error: str | None = None
+    echo: str = ""  # what a provider's list shows of the request (prompt, model, size, seconds), for reconciling
 
 
 class Journal:
@@ -71,6 +72,7 @@ class Journal:
                 state=state,
                 intent_at=float(rec.get("at", 0.0)),
                 task_id=str(rec["task_id"]) if rec.get("task_id") else None,
+                echo=str(rec.get("echo", "")),
             )
             return
         self.entries[key] = replace(
@@ -88,9 +90,10 @@ class Journal:
         os.fsync(self._fh)
         self._apply(rec)
 
-    def intent(self, key: str, scene: str, provider: str) -> None:
-        """Record that a create is about to be sent."""
-        self._append({"key": key, "scene": scene, "provider": provider, "state": "intent", "at": time.time()})
+    def intent(self, key: str, scene: str, provider: str, echo: str = "") -> None:
+        """Record that a create is about to be sent; ``echo`` is what a list of tasks would show of it."""
+        rec = {"key": key, "scene": scene, "provider": provider, "state": "intent", "at": time.time(), "echo": echo}
+        self._append(rec)
 
     def task(self, key: str, task_id: str) -> None:
         """Record the task id the provider returned (the render is now paid for)."""
@@ -113,7 +116,16 @@ class Journal:
         self.close()
         lines = []
         for e in sorted(self.entries.values(), key=lambda e: e.key):
-            lines.append({"key": e.key, "scene": e.scene, "provider": e.provider, "state": "intent", "at": e.intent_at})
+            lines.append(
+                {
+                    "key": e.key,
+                    "scene": e.scene,
+                    "provider": e.provider,
+                    "state": "intent",
+                    "at": e.intent_at,
+                    "echo": e.echo,
+                }
+            )
             if e.task_id:
                 lines.append({"key": e.key, "state": "task", "task_id": e.task_id})
             if e.state in ("completed", "failed"):

@@ -104,6 +104,11 @@ def read_lock(path: Path) -> Lock | None:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LockfileError(f"{path}: not a renderkit lockfile ({exc}); delete it and rebuild") from None
+    return parse_lock(doc, str(path))
+
+
+def parse_lock(doc: object, path: str) -> Lock:
+    """A lock from its parsed JSON; ``path`` names it in errors."""
     if not isinstance(doc, dict) or doc.get("lock_version") != LOCK_VERSION:
         found = doc.get("lock_version") if isinstance(doc, dict) else None
         raise LockfileError(

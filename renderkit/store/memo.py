@@ -16,7 +16,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from renderkit.store.layout import CACHE_DIR_ENV, CacheLayout
+from renderkit.store.layout import (
+    CACHE_DIR_ENV,
+    REMOTE_ENV,
+    REMOTE_MODE_ENV,
+    REMOTE_SIGNING_KEY_ENV,
+    CacheLayout,
+)
 
 MEMO_VERSION = 1
 
@@ -36,7 +42,11 @@ def memo_path(manifest: Path, environ: Mapping[str, str]) -> Path:
 
 
 def _fingerprint(manifest_bytes: bytes, version: str, environ: Mapping[str, str]) -> str:
-    seed = [MEMO_VERSION, version, environ.get(CACHE_DIR_ENV, ""), hashlib.sha256(manifest_bytes).hexdigest()]
+    # Where the cache and the remote are, so that a build with another one is not answered from this memo (a new
+    # remote must receive what is cached); of the signing key only whether it is set, never the key.
+    places = [environ.get(name, "") for name in (CACHE_DIR_ENV, REMOTE_ENV, REMOTE_MODE_ENV)]
+    signing = bool(environ.get(REMOTE_SIGNING_KEY_ENV))
+    seed = [MEMO_VERSION, version, *places, signing, hashlib.sha256(manifest_bytes).hexdigest()]
     return json.dumps(seed)
 
 

@@ -58,6 +58,7 @@ from obstore.exceptions import (
 from obstore.store import LocalStore, S3Store
 
 from renderkit.errors import InputError, RemoteError
+from renderkit.store.layout import REMOTE_ENV, REMOTE_MODE_ENV, REMOTE_SIGNING_KEY_ENV
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig, S3Config
@@ -126,7 +127,7 @@ class RemoteConfig:
         only and writes sign. A variable set to the empty string counts as unset, except the signing key, for
         which an empty value is an error (it usually means a secret that failed to expand).
         """
-        raw_mode = environ.get("RENDERKIT_REMOTE_MODE") or "rw"
+        raw_mode = environ.get(REMOTE_MODE_ENV) or "rw"
         mode = _MODES.get(raw_mode)
         if mode is None:
             raise InputError(
@@ -135,15 +136,15 @@ class RemoteConfig:
             )
         if mode == "off":
             return None
-        url = environ.get("RENDERKIT_REMOTE") or manifest_remote
+        url = environ.get(REMOTE_ENV) or manifest_remote
         if not url:
             return None
-        key_text = environ.get("RENDERKIT_REMOTE_SIGNING_KEY")
+        key_text = environ.get(REMOTE_SIGNING_KEY_ENV)
         if key_text == "":
             raise InputError(
                 "RENDERKIT_REMOTE_SIGNING_KEY is set but empty; set it to the team's record signing key or unset it"
             )
-        source = "RENDERKIT_REMOTE" if environ.get("RENDERKIT_REMOTE") else "the manifest's remote"
+        source = REMOTE_ENV if environ.get(REMOTE_ENV) else "the manifest's remote"
         try:
             return cls(url=url, mode=mode, signing_key=None if key_text is None else key_text.encode("utf-8"))
         except InputError as exc:
@@ -216,9 +217,12 @@ class Remote:
             raise self._error(f"cannot write record {key}", exc) from None
         return True
 
-    def list_records(self) -> Iterator[str]:
-        """The render keys of the records on the remote (objects not laid out as records are skipped)."""
-        for path, _size in self._list("records/", "cannot list records"):
+    def list_records(self, older_than: float | None = None) -> Iterator[str]:
+        """The render keys of the records on the remote (objects not laid out as records are skipped).
+
+        With ``older_than`` (a unix time), only records last written before it.
+        """
+        for path, _size in self._list("records/", "cannot list records", older_than):
             match = _RECORD_PATH.fullmatch(path)
             if match and match[2].startswith(match[1]):
                 yield match[2]
@@ -324,9 +328,12 @@ class Remote:
         _fsync_dir(dest.parent)
         return True
 
-    def list_blobs(self) -> Iterator[tuple[str, int]]:
-        """``(sha256, size)`` of each blob on the remote (objects not laid out as blobs are skipped)."""
-        for path, size in self._list("blobs/", "cannot list blobs"):
+    def list_blobs(self, older_than: float | None = None) -> Iterator[tuple[str, int]]:
+        """``(sha256, size)`` of each blob on the remote (objects not laid out as blobs are skipped).
+
+        With ``older_than`` (a unix time), only blobs last written before it.
+        """
+        for path, size in self._list("blobs/", "cannot list blobs", older_than):
             match = _BLOB_PATH.fullmatch(path)
             if match and match[2].startswith(match[1]):
                 yield match[2], size
@@ -397,7 +404,7 @@ class Remote:
                 return None
         return payload
 
-    def _list(self, prefix: str, what: str) -> Iterator[tuple[str, int]]:
+    def _list(self, prefix: str, what: str, older_than: float | None) -> Iterator[tuple[str, int]]:
         try:
             stream = self._store.list(prefix, chunk_size=1000)
         except _STORE_ERRORS as exc:
@@ -410,7 +417,8 @@ class Remote:
             except _STORE_ERRORS as exc:
                 raise self._error(what, exc) from None
             for meta in batch:
-                yield meta["path"], meta["size"]
+                if older_than is None or meta["last_modified"].timestamp() < older_than:
+                    yield meta["path"], meta["size"]
 
     def _delete(self, path: str, op: str, what: str) -> None:
         self._require_writable(op)

@@ -64,7 +64,7 @@ def test_gc_drops_what_no_lock_references(
     cache.close()
     assert main(["gc", str(built.path("renderkit.yaml"))]) == 0
     err = capsys.readouterr().err
-    assert f"dropped 1 cache record(s) and freed {stale.bytes} bytes" in err
+    assert f"dropped 1 record(s) and 1 blob(s) from {built.path('.renderkit')}, {stale.bytes} bytes" in err
     cache = Cache(CacheLayout(built.path(".renderkit")))
     assert cache.get(stale.key) is None
     assert not cache.blob_path(stale.sha256).exists()
@@ -93,6 +93,11 @@ def test_shards_split_the_work_and_together_cover_it(
     assert not one & two
     assert one | two == {s for s, _ in scenes}
     assert all((f"s{i}" in one) == (f"t{i}" in one) for i in range(8)), "one request, one shard"
+    assert simulator.ledger()["creates"] == 8
+    assert not project.path("renderkit.lock").exists(), "shards leave the lock to the build that assembles them"
+    code, report, _ = build(project, capsys)
+    assert code == 0
+    assert set(statuses(report).values()) == {"cached"}
     assert simulator.ledger()["creates"] == 8
     lock = read_lock(project.path("renderkit.lock"))
     assert lock is not None

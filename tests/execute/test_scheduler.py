@@ -16,7 +16,7 @@ import anyio.lowlevel
 import pytest
 
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Event, Job, Outcome, ProviderRuntime
+from renderkit.execute.jobs import Event, Job, KeyRefused, Outcome, ProviderRuntime
 from renderkit.execute.pacing import Clock, TokenBucket
 from renderkit.execute.scheduler import Executor
 from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
@@ -230,14 +230,18 @@ def test_retryable_poll_errors_back_off_and_keep_polling(harness: Callable[..., 
     assert len(h.said("retry")) == 2
 
 
-def test_a_refused_create_is_not_retried_and_a_401_stops_every_later_create(
-    harness: Callable[..., Harness],
-) -> None:
-    h = harness(FakeProvider([ProviderError("bad key", status=401)]))
+def test_a_refused_create_is_not_retried(harness: Callable[..., Harness]) -> None:
+    h = harness(FakeProvider([ProviderError("bad prompt", status=400), queued("t2")]))
     h.runtime.slots = anyio.CapacityLimiter(1)
     outcomes = h.run(job("a"), job("b", prompt="a gull"))
+    assert h.provider.calls.count("create") == 2
+    assert (outcomes["a"].error or "").startswith("the provider refused the create: bad prompt")
+    assert outcomes["b"].record is not None
+
+
+def test_a_401_stops_the_whole_build_before_any_other_create(harness: Callable[..., Harness]) -> None:
+    h = harness(FakeProvider([ProviderError("bad key", status=401)]))
+    h.runtime.slots = anyio.CapacityLimiter(1)
+    with pytest.raises(KeyRefused, match="bad key"):
+        h.run(job("a"), job("b", prompt="a gull"), job("c", prompt="a crab"))
     assert h.provider.calls.count("create") == 1
-    assert all(o.record is None for o in outcomes.values())
-    errors = sorted(o.error or "" for o in outcomes.values())
-    assert errors[0].startswith("not sent, because the provider refused an earlier create")
-    assert errors[1].startswith("the provider refused the create")

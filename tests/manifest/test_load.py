@@ -10,9 +10,7 @@ from renderkit.errors import ManifestError
 from renderkit.manifest.load import load_manifest
 from renderkit.request import ImageRef, Shot
 from tests.fixtures.project import Project
-from tests.manifest.conftest import flat_scenes
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+from tests.manifest.conftest import PNG, flat_scenes
 
 
 def test_minimal_manifest_uses_the_embedded_simulator_and_catalog_defaults(project: Project) -> None:
