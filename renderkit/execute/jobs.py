@@ -43,7 +43,7 @@ class ProviderRuntime:
     # The first create goes alone: until it is answered the key is unproven, and a refused key must be refused
     # once, not by every create sent at the same moment.
     answered: anyio.Event = field(default_factory=anyio.Event)
-    probing: bool = False
+    probe: str | None = None  # the key of the create that goes first
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ class SceneFailed(Exception):
     """One scene cannot finish in this build; the message says what to do."""
 
 
-class KeyRefused(Exception):
-    """The provider refused the API key (401/403): every other create would be refused too, so the build stops."""
+class ProviderUnusable(Exception):
+    """The provider refused the API key (401/403) or cannot be reached at all: every other create would fail the
+    same way, so the build stops with one message."""
 
 
 @dataclass

@@ -16,7 +16,7 @@ import anyio
 
 from renderkit.execute import compose
 from renderkit.execute.fetch import download
-from renderkit.execute.jobs import Context, Event, Job, KeyRefused, Outcome, ProviderRuntime, SceneFailed, ShotJob
+from renderkit.execute.jobs import Context, Event, Job, Outcome, ProviderRuntime, ProviderUnusable, SceneFailed, ShotJob
 from renderkit.execute.pacing import Backoff, Clock, backoff
 from renderkit.execute.task import Tasks
 from renderkit.providers.base import CreateRequest, ImageInput
@@ -72,7 +72,7 @@ class Executor:
             async with anyio.create_task_group() as tg:
                 for job in jobs:
                     tg.start_soon(self._run_one, job)
-        except* KeyRefused as group:
+        except* ProviderUnusable as group:
             # The first refusal stops every scene (tasks already created stay journaled for the rerun).
             raise group.exceptions[0] from None
         return self._outcomes
@@ -157,9 +157,14 @@ class Executor:
                 state = await self.tasks.obtain(job, rt, lambda: self._prepare(job))
                 outcome.task_id = state.task_id
                 state = await self.tasks.poll(job, rt, state)
+            if scope.cancelled_caught and outcome.task_id is None:
+                raise SceneFailed(
+                    f"timed out after {rt.deadline:.0f}s (the provider's timeout) before any task was created, so "
+                    "nothing was paid; rerun the build"
+                )
             if scope.cancelled_caught:
                 raise SceneFailed(
-                    f"timed out after {rt.deadline:.0f}s waiting for task {outcome.task_id or '(not created)'}; "
+                    f"timed out after {rt.deadline:.0f}s (the provider's timeout) waiting for task {outcome.task_id}; "
                     "its task id is journaled, so rerunning the build resumes polling without paying again"
                 )
         journal = self.ctx.journal

@@ -15,11 +15,16 @@ import anyio
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Context, Event, Job, KeyRefused, ProviderRuntime, SceneFailed
+from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, ProviderUnusable, SceneFailed
 from renderkit.providers.base import CreateRequest, TaskState
 
 DEFAULT_POLL = 2.0
 DEFAULT_REFRESH = 15.0
+# Every retry is bounded, by cause, and the bound is named when it is hit.
+CREATE_RETRIES = 20  # refused creates (429, 408, 409): not charged, but a provider that never says yes is down
+CREATE_RETRY_SECONDS = 900.0
+CONNECT_RETRIES = 3  # connection refused, DNS: nothing was sent; the base_url or the network is wrong
+POLL_RETRIES = 20  # consecutive failed polls of one task
 
 Prepare = Callable[[], Awaitable[CreateRequest]]
 
@@ -108,22 +113,23 @@ class Tasks:
         ctx, journal = self.ctx, self.ctx.journal
         create = await prepare()
         attempt = 0
+        waited = 0.0
         while True:
             if not rt.answered.is_set():
-                if rt.probing:
+                if rt.probe not in (None, job.key):
                     await rt.answered.wait()
-                rt.probing = True
+                rt.probe = job.key
             await rt.creates.acquire()
             ctx.on_event(Event(job.scene_id, "creating"))
             await ctx.record(journal.intent, job.key, job.scene_id, job.provider, echo(job))
-            refused = False
+            unanswered = False  # only an answer that accepted the key lets the creates waiting behind this one go
             try:
                 state = await rt.provider.create(create)
             except ProviderError as exc:
+                unanswered = exc.status in (401, 403) or exc.code == "connect_failed"
                 if exc.status in (401, 403):
-                    refused = True
                     await ctx.record(journal.failed, job.key, f"refused: {exc}")
-                    raise KeyRefused(str(exc)) from None
+                    raise ProviderUnusable(str(exc)) from None
                 if exc.maybe_sent:
                     found = await self._reconcile_after_loss(job, rt, prepare)
                     if found is not None:
@@ -132,15 +138,25 @@ class Tasks:
                 await ctx.record(journal.failed, job.key, f"refused: {exc}")
                 if not exc.retryable:
                     raise SceneFailed(f"the provider refused the create: {exc}") from None
+                if exc.code == "connect_failed" and attempt + 1 >= CONNECT_RETRIES:
+                    message = f"{exc} ({CONNECT_RETRIES} attempts); nothing was sent, so nothing was paid"
+                    raise ProviderUnusable(message) from None
+                if attempt + 1 >= CREATE_RETRIES or waited >= CREATE_RETRY_SECONDS:
+                    raise SceneFailed(
+                        f"the provider refused {attempt + 1} creates in {waited:.0f}s (the limit is {CREATE_RETRIES} "
+                        f"attempts or {CREATE_RETRY_SECONDS:.0f}s); last: {exc}. Nothing was paid; rerun later or "
+                        "lower this provider's rpm"
+                    ) from None
                 throttled = exc.status == 429
                 pause = rt.creates.throttled(exc.retry_after, attempt) if throttled else ctx.backoff(attempt)
+                waited += pause
                 ctx.on_event(Event(job.scene_id, "retry", f"create refused ({exc}); retrying in {pause:.1f}s"))
                 if not throttled:  # a 429 pauses the bucket, which the next acquire waits out
                     await ctx.clock.sleep(pause)
                 attempt += 1
                 continue
             finally:
-                if not refused:  # anything but a refused key proves the key: let the waiting creates go
+                if not unanswered:
                     rt.answered.set()
             rt.creates.succeeded()
             self._created_at[job.key] = ctx.clock.now()
@@ -184,6 +200,11 @@ class Tasks:
                 fresh = ctx.clock.now() - started < 30
                 if not (exc.retryable or (exc.code == "task_not_exist" and fresh)):
                     raise SceneFailed(f"polling task {state.task_id} failed: {exc}") from None
+                if attempt + 1 >= POLL_RETRIES:
+                    raise SceneFailed(
+                        f"polling task {state.task_id} failed {POLL_RETRIES} times in a row (last: {exc}); its task "
+                        "id is journaled, so rerunning the build resumes polling without paying again"
+                    ) from None
                 pause = rt.polls.throttled(exc.retry_after, attempt) if exc.status == 429 else ctx.backoff(attempt)
                 ctx.on_event(Event(job.scene_id, "retry", f"poll failed ({exc}); retrying in {pause:.1f}s"))
                 attempt += 1

@@ -164,6 +164,8 @@ class _Loader:
                 max_in_flight=None if p.get("max_in_flight") is None else int(p["max_in_flight"]),
                 poll_interval=_float_or_none(p.get("poll_interval")),
                 timeout=_float_or_none(p.get("timeout")),
+                max_download_mb=_float_or_none(p.get("max_download_mb")),
+                stall_timeout=_float_or_none(p.get("stall_timeout")),
             )
         return out
 

@@ -22,6 +22,8 @@ class ProviderConfig:
     max_in_flight: int | None
     poll_interval: float | None
     timeout: float | None
+    max_download_mb: float | None = None
+    stall_timeout: float | None = None
 
 
 @dataclass(frozen=True)

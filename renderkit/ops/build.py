@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from renderkit.errors import BusyError, InputError, ProviderError
-from renderkit.execute.jobs import Event, Job, KeyRefused, Outcome, ShotJob
+from renderkit.execute.jobs import Event, Job, Outcome, ProviderUnusable, ShotJob
 from renderkit.manifest.load import load_manifest
 from renderkit.manifest.model import Manifest
 from renderkit.ops.outputs import Outputs
@@ -131,11 +131,8 @@ class Build:
                 outputs.clean_temps()
                 if prepared.todo:
                     outcomes = self._execute(prepared, journal, keys, outputs, sharing)
-            except KeyRefused as exc:
-                raise ProviderError(
-                    f"{exc}; the build stopped there, so no other create was sent "
-                    "(tasks created before it are journaled and resume on the next build)"
-                ) from None
+            except ProviderUnusable as exc:
+                raise ProviderError(f"{exc}; the build stopped there, so no other create was sent") from None
             finally:
                 # Also on Ctrl-C and SIGTERM: every render that finished is materialized and locked.
                 records = self._records(prepared, outcomes)

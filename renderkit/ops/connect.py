@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import replace
 
 import anyio
 import httpx
@@ -11,6 +12,7 @@ import httpx
 from renderkit.execute.jobs import ProviderRuntime
 from renderkit.execute.pacing import TokenBucket
 from renderkit.manifest.model import Manifest, ProviderConfig
+from renderkit.providers.http import Limits
 from renderkit.providers.registry import open_provider
 
 EMBEDDED_LATENCY = 1.5
@@ -54,8 +56,19 @@ def _embedded_simulator(stack: contextlib.AsyncExitStack) -> str:
 def _runtime(
     cfg: ProviderConfig, base_url: str, key: str, client: httpx.AsyncClient, jobs: int | None
 ) -> ProviderRuntime:
+    limits = Limits()
+    if cfg.max_download_mb is not None:
+        limits = replace(limits, max_download_bytes=int(cfg.max_download_mb * 2**20))
+    if cfg.stall_timeout is not None:
+        limits = replace(limits, stall_seconds=cfg.stall_timeout)
     provider = open_provider(
-        cfg.kind, base_url=base_url, api_key=key, client=client, name=cfg.name, api_key_env=cfg.api_key_env
+        cfg.kind,
+        base_url=base_url,
+        api_key=key,
+        client=client,
+        name=cfg.name,
+        api_key_env=cfg.api_key_env,
+        limits=limits,
     )
     slots = jobs or cfg.max_in_flight or DEFAULT_JOBS
     if cfg.max_in_flight is not None:

@@ -13,7 +13,7 @@ from renderkit.catalog.kinds import Capability, Kind, cannot
 from renderkit.errors import ProviderError
 from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
 from renderkit.providers.download import download_result
-from renderkit.providers.http import Wire, poll_after
+from renderkit.providers.http import Limits, Wire, poll_after
 from renderkit.providers.parse import parse_task
 from renderkit.request import Request
 
@@ -33,11 +33,13 @@ class HttpProvider(ABC):
         *,
         provider_name: str | None = None,
         key_env: str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.info = kind
         self.kind = kind.name
         self.name = provider_name or self.kind
-        self.wire = Wire(base_url, api_key, client, provider=self.name, key_env=key_env or kind.key_env)
+        key_env = key_env or kind.key_env
+        self.wire = Wire(base_url, api_key, client, provider=self.name, key_env=key_env, limits=limits)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.wire.base_url!r})"

@@ -1,21 +1,22 @@
 """Stream a finished video into a sink: result URL first, the content route if that URL has expired.
 
-Memory stays flat in the file size (64 KiB chunks), a held prefix is resumed with ``Range``, and a body shorter
-than the server announced is a retryable error, never a silently truncated file.
+Memory stays flat in the file size (the body streams through), a held prefix is resumed with ``Range``, a body
+shorter than the server announced is a retryable error, never a silently truncated file, and a body that is too
+large, too slow or too long in coming is cut at a named limit (``Limits``).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urljoin
 
 import httpx
 
 from renderkit.errors import ProviderError
 from renderkit.providers.base import DownloadSink, TaskState
-from renderkit.providers.http import NOT_SENT, Wire, redact
+from renderkit.providers.http import MAX_ANSWER_BYTES, NOT_SENT, Limits, TooLarge, Wire, read_capped, redact
 
-CHUNK = 64 * 1024
 # A signed result URL that answers these has expired or was revoked; the content route may still serve the video.
 _RESULT_GONE = frozenset({401, 403, 404, 410})
 _CONTENT_GONE = frozenset({404, 410})
@@ -65,13 +66,13 @@ async def _fetch(
                     retryable=True,
                 )
             if response.status_code >= 400:
-                await response.aread()
-                raise wire.status_error(response.status_code, response.headers, response.content, op="read", what=what)
+                try:
+                    content = await read_capped(response, MAX_ANSWER_BYTES)
+                except TooLarge:
+                    content = b""
+                raise wire.status_error(response.status_code, response.headers, content, op="read", what=what)
             expected = _expected_length(wire, response, sink, what)
-            received = 0
-            async for chunk in response.aiter_bytes(CHUNK):
-                sink.write(chunk)
-                received += len(chunk)
+            received = await _stream(wire, response, sink, what, expected)
     except httpx.TransportError as exc:
         if isinstance(exc, NOT_SENT):
             raise wire.transport_error(exc, op="read", what=what) from exc
@@ -91,6 +92,51 @@ async def _fetch(
             retryable=True,
         )
     return None
+
+
+async def _stream(wire: Wire, response: httpx.Response, sink: DownloadSink, what: str, expected: int | None) -> int:
+    """Copy the body into ``sink`` within the provider's limits: size, minimum rate, and time."""
+    limits = wire.limits
+    if expected is not None and sink.offset + expected > limits.max_download_bytes:
+        raise _too_large(wire, what, limits)
+    clock = time.monotonic
+    started = window = clock()
+    in_window = received = 0
+    # Whatever each read brings (no re-chunking), so a trickle is seen as one.
+    async for chunk in response.aiter_bytes():
+        sink.write(chunk)
+        received += len(chunk)
+        in_window += len(chunk)
+        if sink.offset > limits.max_download_bytes:
+            raise _too_large(wire, what, limits)
+        now = clock()
+        if now - window >= limits.stall_seconds:
+            if in_window < limits.stall_bytes:
+                raise ProviderError(
+                    f"{wire.provider}: {what} sent {in_window} bytes in {now - window:.0f}s, under renderkit's floor "
+                    f"of {limits.stall_bytes // 1024} KiB per {limits.stall_seconds:g}s (stall_timeout); retrying "
+                    "resumes where it stopped",
+                    code="download_stalled",
+                    retryable=True,
+                )
+            window, in_window = now, 0
+        if now - started > limits.download_seconds:
+            raise ProviderError(
+                f"{wire.provider}: {what} took more than {limits.download_seconds:g}s; retrying resumes where it "
+                "stopped",
+                code="download_slow",
+                retryable=True,
+            )
+    return received
+
+
+def _too_large(wire: Wire, what: str, limits: Limits) -> ProviderError:
+    return ProviderError(
+        f"{wire.provider}: {what} is larger than {limits.max_download_bytes // 2**20} MiB (max_download_mb), far "
+        "more than the video asked for; renderkit stopped there. Raise max_download_mb for this provider if the "
+        "video really is that large",
+        code="download_too_large",
+    )
 
 
 def _expected_length(wire: Wire, response: httpx.Response, sink: DownloadSink, what: str) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -19,6 +20,40 @@ from renderkit.errors import ProviderError
 from renderkit.providers.parse import error_details_from_bytes
 
 Op = Literal["create", "read"]
+
+# No task, error or page of a list is anywhere near this once decompressed; a body that is larger is a lie.
+MAX_ANSWER_BYTES = 8 * 2**20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much renderkit takes from one provider before calling it a lie; each limit is named when hit."""
+
+    max_download_bytes: int = 4 * 2**30
+    stall_seconds: float = 30.0  # a download that receives less than ``stall_bytes`` in this long fails, resumable
+    stall_bytes: int = 64 * 1024
+    download_seconds: float = 3600.0  # one download attempt, however it trickles
+    list_pages: int = 50  # pages of the list route read to find a lost create
+    list_seconds: float = 60.0
+
+
+class TooLarge(Exception):
+    """An answer went past MAX_ANSWER_BYTES (after decompression)."""
+
+
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The decoded body, read chunk by chunk and refused past ``limit`` bytes (a gzip bomb stops there too)."""
+    length = response.headers.get("content-length", "")
+    encoded = "content-encoding" in response.headers
+    if length.isdigit() and int(length) > limit and not encoded:
+        raise TooLarge
+    out = bytearray()
+    async for chunk in response.aiter_bytes():
+        out += chunk
+        if len(out) > limit:
+            raise TooLarge
+    return bytes(out)
+
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 _QUOTA_CODES = frozenset({"insufficient_user_quota", "quota_not_enough", "insufficient_quota"})
@@ -102,11 +137,19 @@ class Wire:
     """Sends one provider's requests with its key and maps every failure into ``ProviderError``."""
 
     def __init__(
-        self, base_url: str, api_key: str, client: httpx.AsyncClient, *, provider: str, key_env: str | None
+        self,
+        base_url: str,
+        api_key: str,
+        client: httpx.AsyncClient,
+        *,
+        provider: str,
+        key_env: str | None,
+        limits: Limits | None = None,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
         self.client = client
         self.provider = provider
+        self.limits = limits or Limits()
         self.key_source = f"${key_env}" if key_env else f"the api_key_env of provider {provider!r}"
         self._auth = BearerAuth(api_key)
 
@@ -136,27 +179,51 @@ class Wire:
         url = self.url(path)
         what = f"{method} {path}"
         try:
-            response = await self.client.request(
+            request = self.client.build_request(
                 method,
                 url,
                 headers={"Accept": "application/json"},
-                auth=self.auth_for(url),
                 json=json_body,
                 data=form,
                 files=files,
                 params=params,
             )
+            response = await self.client.send(request, auth=self.auth_for(url), stream=True)
+            try:
+                content = await read_capped(response, MAX_ANSWER_BYTES)
+            finally:
+                await response.aclose()
+        except TooLarge:
+            raise self.too_large(what, op=op, status=response.status_code) from None
         except (httpx.RequestError, httpx.InvalidURL) as exc:
             raise self.transport_error(exc, op=op, what=what) from exc
         if response.status_code >= 400:
-            raise self.status_error(response.status_code, response.headers, response.content, op=op, what=what)
+            raise self.status_error(response.status_code, response.headers, content, op=op, what=what)
         try:
-            body = json.loads(response.content)
+            body = json.loads(content)
         except ValueError:
             body = None
         if not isinstance(body, dict):
             raise self.unreadable(what, op=op, status=response.status_code)
         return body, response.headers
+
+    def too_large(self, what: str, *, op: Op, status: int) -> ProviderError:
+        """An answer longer than any real one (``MAX_ANSWER_BYTES`` once decompressed): not read further."""
+        said = f"{self.provider}: {what} answered HTTP {status} with more than {MAX_ANSWER_BYTES // 2**20} MiB"
+        if op == "create":
+            return ProviderError(
+                f"{said}, far more than any real answer, so renderkit stopped reading; the render may have started "
+                "and been paid for, so it will not be sent again blindly",
+                status=status,
+                code="answer_too_large",
+                maybe_sent=True,
+            )
+        return ProviderError(
+            f"{said}, far more than any real answer, so renderkit stopped reading; retry later",
+            status=status,
+            code="answer_too_large",
+            retryable=True,
+        )
 
     def unreadable(self, what: str, *, op: Op, status: int | None = None) -> ProviderError:
         """A successful answer whose body renderkit cannot read."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from renderkit.errors import ProviderError
 from renderkit.providers.adapter import HttpProvider, as_form, openai_style_fields, segment
 from renderkit.providers.base import CreateRequest, TaskState
@@ -47,7 +49,11 @@ class OpenAIProvider(HttpProvider):
         """Tasks created at or after ``since``, newest first, paging until older ones appear."""
         found: list[TaskState] = []
         params = {"order": "desc", "limit": str(PAGE)}
-        while True:
+        limits = self.wire.limits
+        started = time.monotonic()
+        for _ in range(limits.list_pages):
+            if time.monotonic() - started > limits.list_seconds:
+                break
             body, _ = await self.wire.call("GET", "/v1/videos", op="read", params=params)
             items = body.get("data")
             if not isinstance(items, list) or not items:
@@ -64,6 +70,11 @@ class OpenAIProvider(HttpProvider):
             if not body.get("has_more") or not isinstance(last_id, str) or last_id == params.get("after"):
                 return found
             params = {**params, "after": last_id}
+        raise ProviderError(
+            f"{self.name}: the list of tasks went on past {limits.list_pages} pages or {limits.list_seconds:g}s "
+            "without reaching the time of the lost create; renderkit stopped paging",
+            code="list_too_long",
+        )
 
 
 def _source(request: CreateRequest) -> str:

@@ -11,6 +11,7 @@ from renderkit.catalog.kinds import KINDS, Kind
 from renderkit.errors import InputError, MissingKeyError
 from renderkit.providers.adapter import HttpProvider
 from renderkit.providers.base import Provider
+from renderkit.providers.http import Limits
 from renderkit.providers.scrub import Scrubbed
 
 # Not a secret: the simulator accepts any non-empty bearer key unless it was started with --api-key.
@@ -51,8 +52,9 @@ def open_provider(
     client: httpx.AsyncClient,
     name: str,
     api_key_env: str | None = None,
+    limits: Limits | None = None,
 ) -> Provider:
     """An adapter for ``kind`` on ``base_url`` whose answers never carry the key; ``client`` stays the caller's."""
     row = kind_of(kind)
-    adapter = adapter_class(row)(row, base_url, api_key, client, provider_name=name, key_env=api_key_env)
+    adapter = adapter_class(row)(row, base_url, api_key, client, provider_name=name, key_env=api_key_env, limits=limits)
     return Scrubbed(adapter, api_key)

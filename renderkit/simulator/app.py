@@ -20,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
+from renderkit.simulator import lies
 from renderkit.simulator.clock import Clock
 from renderkit.simulator.config import SimConfig
 from renderkit.simulator.dialects import VIDEOS, api_error, task_body
@@ -143,7 +144,16 @@ class SimApp:
         if any(f.kind == "drop" for f in hits):
             await drop(scope, receive, self.transports)
             return
+        lie = next((f for f in hits if f.kind in lies.LIES), None)
+        if lie is not None and lie.kind != "trickle":
+            ledger.response(200)
+            await self._lie(send, lie)
+            return
         reply = await self._answer(request, template, params, hits)
+        if lie is not None:
+            ledger.response(reply.status)
+            await lies.trickle(send, reply, lie.seconds if lie.param else 2.0)
+            return
         if any(f.kind == "drop-after" for f in hits):
             await drop(scope, receive, self.transports)
             return
@@ -153,6 +163,17 @@ class SimApp:
         complete = await send_reply(send, reply, cut=cut, head=method == "HEAD")
         if not complete:
             await drop(scope, receive, self.transports)
+
+    async def _lie(self, send: Send, lie: Fault) -> None:
+        size = float(lie.param) if lie.param else None
+        if lie.kind == "huge":
+            await lies.huge(send, size or 64)
+        elif lie.kind == "bomb":
+            await lies.bomb(send, size or 256)
+        elif lie.kind == "endless":
+            await lies.endless(send)
+        else:
+            await send_reply(send, lies.pages())
 
     async def _answer(self, request: Request, template: str, params: dict[str, str], hits: tuple[Fault, ...]) -> Reply:
         config = self.config

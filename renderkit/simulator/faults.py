@@ -12,7 +12,9 @@ Syntax: ``WHERE:KIND[=PARAM][:WHEN]``
   (announce the full Content-Length, send fraction F (default 0.5) of the body, close); ``slow[=S]`` (wait S
   seconds, default 1, then answer normally); ``fail[=CODE]`` (create routes: the job ends ``failed`` with
   CODE, default ``content_policy_violation``); ``expire`` (create routes: the result is expired as soon as it
-  completes; content route: this download answers 410 expired).
+  completes; content route: this download answers 410 expired). Lies about size and speed (see ``lies``):
+  ``huge[=MB]``, ``bomb[=MB]`` (gzip), ``endless``, ``trickle[=S]`` (one byte every S seconds), ``pages``
+  (a list with always one more page).
 - WHEN: absent = every matching request; a probability such as ``0.25`` (seeded by ``--seed``); or ``@LIST``
   of 1-based positions among the matching requests, e.g. ``@1``, ``@1,3``, ``@2-4``, ``@5-``.
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 from renderkit.simulator.routes import ALL, GROUPS
 
-KINDS = ("drop", "drop-after", "truncate", "slow", "fail", "expire")
+KINDS = ("drop", "drop-after", "truncate", "slow", "fail", "expire", "huge", "bomb", "endless", "trickle", "pages")
 
 FAIL_MESSAGES = {
     "content_policy_violation": "The request was blocked by the content policy; change the prompt.",
@@ -117,7 +119,7 @@ def _routes(spec: str, where: str) -> frozenset[str]:
 def _check_param(spec: str, kind: str, param: str) -> None:
     if not param:
         return
-    if kind in ("drop", "drop-after", "expire"):
+    if kind in ("drop", "drop-after", "expire", "endless", "pages"):
         raise ValueError(f"fault {spec!r}: {kind} takes no parameter")
     if kind == "fail":
         if not param.replace("_", "").isalnum():

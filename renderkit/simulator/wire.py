@@ -35,7 +35,7 @@ class Refusal(Exception):
         super().__init__(reply.status)
 
 
-def _chunks(reply: Reply) -> tuple[int, Iterable[bytes]]:
+def body_chunks(reply: Reply) -> tuple[int, Iterable[bytes]]:
     if reply.payload is None:
         data = json.dumps(reply.body, separators=(",", ":")).encode()
         return len(data), [data]
@@ -46,7 +46,7 @@ def _chunks(reply: Reply) -> tuple[int, Iterable[bytes]]:
 async def send_reply(send: Send, reply: Reply, *, cut: float | None = None, head: bool = False) -> bool:
     """Send ``reply`` (headers only for HEAD); with ``cut``, announce the full length but stop after that
     share. True if complete."""
-    length, chunks = _chunks(reply)
+    length, chunks = body_chunks(reply)
     media = "application/json" if reply.payload is None else reply.payload.media_type
     headers = {"content-type": media, "content-length": str(length), "x-request-id": secrets.token_hex(8)}
     headers.update(reply.headers)

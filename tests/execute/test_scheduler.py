@@ -16,7 +16,7 @@ import anyio.lowlevel
 import pytest
 
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Event, Job, KeyRefused, Outcome, ProviderRuntime
+from renderkit.execute.jobs import Event, Job, Outcome, ProviderRuntime, ProviderUnusable
 from renderkit.execute.pacing import Clock, TokenBucket
 from renderkit.execute.scheduler import Executor
 from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
@@ -242,6 +242,6 @@ def test_a_refused_create_is_not_retried(harness: Callable[..., Harness]) -> Non
 def test_a_401_stops_the_whole_build_before_any_other_create(harness: Callable[..., Harness]) -> None:
     h = harness(FakeProvider([ProviderError("bad key", status=401)]))
     h.runtime.slots = anyio.CapacityLimiter(1)
-    with pytest.raises(KeyRefused, match="bad key"):
+    with pytest.raises(ProviderUnusable, match="bad key"):
         h.run(job("a"), job("b", prompt="a gull"), job("c", prompt="a crab"))
     assert h.provider.calls.count("create") == 1
