@@ -8,6 +8,7 @@ RenderkitError
 ├── RefusedError          renderkit refused to spend (exit 3)
 ├── ProviderError         the provider or the network said no
 ├── CacheError            the local cache is unusable
+├── StorageError          the disk refused a write renderkit needs (full, read-only, not a folder)
 ├── RemoteError           the remote cache (object storage) failed; the local build can go on without it
 └── BusyError             another build held the cache for longer than the build would wait (exit 4)
 """
@@ -111,6 +112,10 @@ class ProviderError(RenderkitError):
 
 class CacheError(RenderkitError):
     """The cache directory cannot be used."""
+
+
+class StorageError(RenderkitError):
+    """The disk refused a write (full, read-only, a file where a folder must be); the message names the path."""
 
 
 class RemoteError(RenderkitError):

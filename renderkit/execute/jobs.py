@@ -89,6 +89,22 @@ class SceneFailed(Exception):
     """One scene cannot finish in this build; the message says what to do."""
 
 
+class StorageFailed(Exception):
+    """The disk refused a write renderkit cannot do without (journal, cache, temp file): the build stops."""
+
+    def __init__(self, exc: OSError, unjournaled: str | None = None) -> None:
+        where = exc.filename or "the cache"
+        paid = (
+            f"task {unjournaled} was created and paid for but could not be journaled; note its id. "
+            if unjournaled
+            else "tasks already paid for are journaled, so a rerun resumes them without paying again. "
+        )
+        super().__init__(
+            f"cannot write {where}: {exc.strerror or exc}; the build stopped. {paid}"
+            "Free some space or fix the permissions, then run the build again"
+        )
+
+
 class ProviderUnusable(Exception):
     """The provider refused the API key (401/403) or cannot be reached at all: every other create would fail the
     same way, so the build stops with one message."""

@@ -16,7 +16,17 @@ import anyio
 
 from renderkit.execute import compose
 from renderkit.execute.fetch import download
-from renderkit.execute.jobs import Context, Event, Job, Outcome, ProviderRuntime, ProviderUnusable, SceneFailed, ShotJob
+from renderkit.execute.jobs import (
+    Context,
+    Event,
+    Job,
+    Outcome,
+    ProviderRuntime,
+    ProviderUnusable,
+    SceneFailed,
+    ShotJob,
+    StorageFailed,
+)
 from renderkit.execute.pacing import Backoff, Clock, backoff
 from renderkit.execute.task import Tasks
 from renderkit.providers.base import CreateRequest, ImageInput
@@ -72,8 +82,8 @@ class Executor:
             async with anyio.create_task_group() as tg:
                 for job in jobs:
                     tg.start_soon(self._run_one, job)
-        except* ProviderUnusable as group:
-            # The first refusal stops every scene (tasks already created stay journaled for the rerun).
+        except* (ProviderUnusable, StorageFailed) as group:
+            # The first of these stops every scene (tasks already created stay journaled for the rerun).
             raise group.exceptions[0] from None
         return self._outcomes
 
@@ -89,6 +99,8 @@ class Executor:
         except SceneFailed as exc:
             outcome.error = str(exc)
             events(Event(job.scene_id, "failed", str(exc)))
+        except OSError as exc:
+            raise StorageFailed(exc) from None
         finally:
             self._outcomes[job.scene_id] = outcome
             self._done[job.scene_id].set()

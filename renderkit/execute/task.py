@@ -15,7 +15,7 @@ import anyio
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, ProviderUnusable, SceneFailed
+from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, ProviderUnusable, SceneFailed, StorageFailed
 from renderkit.providers.base import CreateRequest, TaskState
 
 DEFAULT_POLL = 2.0
@@ -160,7 +160,10 @@ class Tasks:
                     rt.answered.set()
             rt.creates.succeeded()
             self._created_at[job.key] = ctx.clock.now()
-            await ctx.record(journal.task, job.key, state.task_id)
+            try:
+                await ctx.record(journal.task, job.key, state.task_id)
+            except OSError as exc:
+                raise StorageFailed(exc, unjournaled=state.task_id) from None
             ctx.on_event(Event(job.scene_id, "created", state.task_id))
             return state
 

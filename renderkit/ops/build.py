@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from renderkit.errors import BusyError, InputError, ProviderError
-from renderkit.execute.jobs import Event, Job, Outcome, ProviderUnusable, ShotJob
+from renderkit.errors import BusyError, InputError, ProviderError, StorageError
+from renderkit.execute.jobs import Event, Job, Outcome, ProviderUnusable, ShotJob, StorageFailed
 from renderkit.manifest.load import load_manifest
 from renderkit.manifest.model import Manifest
 from renderkit.ops.outputs import Outputs
@@ -28,7 +28,7 @@ from renderkit.plan.state import BuildState, open_state
 from renderkit.store.cache import Record
 from renderkit.store.journal import Journal
 from renderkit.store.layout import BUILD_LOCK_WAIT, lock_path
-from renderkit.store.lockfile import Lock, write_lock
+from renderkit.store.lockfile import Lock, LockEntry, write_lock
 
 __all__ = ["Build", "BuildOptions", "BuildReport", "SceneReport"]
 
@@ -133,22 +133,41 @@ class Build:
                     outcomes = self._execute(prepared, journal, keys, outputs, sharing)
             except ProviderUnusable as exc:
                 raise ProviderError(f"{exc}; the build stopped there, so no other create was sent") from None
+            except StorageFailed as exc:
+                raise StorageError(str(exc)) from None
             finally:
-                # Also on Ctrl-C and SIGTERM: every render that finished is materialized and locked.
+                # Also on Ctrl-C, SIGTERM and a full disk: every render that finished is materialized and locked.
                 records = self._records(prepared, outcomes)
                 for scene_id, error in outputs.materialize(self._mine(prepared), records).items():
                     outcomes[scene_id] = Outcome(scene_id, records[scene_id].key, error=error)
                     del records[scene_id]
                 failed = {s for s, o in outcomes.items() if o.error is not None}
+                lock_problem = None
                 if prepared.in_shard is None:
                     # A shard leaves the lock alone: every shard must split the same committed lock, and the
                     # build that assembles the shards' renders writes the whole lock.
                     entries = outputs.lock_entries(prepared.plan.items, records, failed, prepared.state.lock)
-                    write_lock(lock_path(manifest.path), entries)
-                journal.compact()
+                    lock_problem = self._write_lock(lock_path(manifest.path), entries)
+                with contextlib.suppress(OSError):
+                    journal.compact()  # a journal that cannot be compacted is still whole
                 sharing.push_mine(self._mine(prepared))
                 prepared.state.cache.close()
+        if lock_problem is not None:
+            raise StorageError(lock_problem)
         return self._finish(prepared, outcomes, records, sharing)
+
+    def _write_lock(self, path: Path, entries: Sequence[LockEntry]) -> str | None:
+        """Write the lock; on a disk error, say so now (an interrupt may be on its way out) and return why."""
+        try:
+            write_lock(path, entries)
+        except OSError as exc:
+            problem = (
+                f"cannot write the lock {path}: {exc.strerror or exc}; every render is cached, so fixing this "
+                "and building again costs nothing"
+            )
+            self.on_event(Event("", "warning", problem))
+            return problem
+        return None
 
     def _prepare(self, manifest: Manifest) -> _Prepared:
         """Plan against the lock and cache as they are now, and pick what this build (or shard) renders."""
@@ -229,10 +248,15 @@ class Build:
         from filelock import FileLock, Timeout
 
         layout = state.cache.layout
-        layout.root.mkdir(parents=True, exist_ok=True)
         guard = FileLock(str(layout.build_lock))
         try:
+            layout.root.mkdir(parents=True, exist_ok=True)
             guard.acquire(timeout=0)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot use the cache folder {layout.root}: {exc.strerror or exc}; fix its permissions or point "
+                "RENDERKIT_CACHE_DIR elsewhere"
+            ) from None
         except Timeout:
             self.on_event(Event("", "waiting", f"for another renderkit build using the cache {layout.root}"))
             try:

@@ -54,7 +54,15 @@ class Outputs:
             record = records.get(item.scene.id)
             if record is None or self.fresh(item.scene, record):
                 continue
-            if not self.cache.materialize(record, self.path(item.scene)):
+            try:
+                written = self.cache.materialize(record, self.path(item.scene))
+            except OSError as exc:
+                errors[item.scene.id] = (
+                    f"cannot write {self.relative(item.scene)}: {exc.strerror or exc}; the render is cached, so "
+                    "fixing this and building again costs nothing"
+                )
+                continue
+            if not written:
                 errors[item.scene.id] = (
                     f"the cached render is corrupt or missing and was dropped ({'; '.join(self.cache.problems)}); "
                     "run `renderkit plan` to see the cost of rendering it again"

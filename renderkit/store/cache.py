@@ -267,7 +267,7 @@ class Cache:
             return False
         try:
             st = path.stat()
-        except FileNotFoundError:
+        except OSError:  # missing, or a file stands where its folder should be: not fresh either way
             return False
         text = self.index.get(_OUTPUT + os.path.abspath(path))
         return text is not None and json.loads(text) == [sha256, st.st_size, st.st_mtime_ns, st.st_ino]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from renderkit.errors import StorageError
 from renderkit.store.files import atomic_write
 
 State = Literal["intent", "task", "completed", "failed"]
@@ -48,6 +49,11 @@ class Journal:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise StorageError(
+                f"cannot read the journal {self.path}: {exc.strerror or exc}; nothing was sent. It records tasks "
+                "already paid for, so fix it (do not delete a journal that holds task ids) and build again"
+            ) from None
         for line in data.splitlines():
             try:
                 rec = json.loads(line)

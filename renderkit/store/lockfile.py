@@ -100,6 +100,8 @@ def read_lock(path: Path) -> Lock | None:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise LockfileError(f"{path}: cannot be read ({exc.strerror or exc}); remove it and build again") from None
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
