@@ -252,17 +252,17 @@ class Build:
         try:
             layout.root.mkdir(parents=True, exist_ok=True)
             guard.acquire(timeout=0)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot use the cache folder {layout.root}: {exc.strerror or exc}; fix its permissions or point "
-                "RENDERKIT_CACHE_DIR elsewhere"
-            ) from None
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is one
             self.on_event(Event("", "waiting", f"for another renderkit build using the cache {layout.root}"))
             try:
                 guard.acquire(timeout=self.options.wait)
             except Timeout:
                 raise BusyError(layout.root, self.options.wait) from None
+        except OSError as exc:
+            raise StorageError(
+                f"cannot use the cache folder {layout.root}: {exc.strerror or exc}; fix its permissions or point "
+                "RENDERKIT_CACHE_DIR elsewhere"
+            ) from None
         try:
             yield
         finally:
