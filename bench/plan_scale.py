@@ -31,6 +31,9 @@ class HalfCached:
     def previous(self, scene_id: str) -> Previous | None:
         return None
 
+    def paid(self, key: str) -> str | None:
+        return None
+
 
 def write_manifest(root: Path, n: int) -> Path:
     """A manifest of ``n`` scenes: defaults, varied sizes and seconds, and every tenth scene a remix."""

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +72,9 @@ class Request:
     link: Link | None = None
     upstream_key: str | None = None
     shot: bool = False
+    private: bool | None = None
+    aspect_ratio: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # provider-specific body fields, sent verbatim
 
     def identity(self) -> dict[str, object]:
         """The normalized request the render key hashes (JSON values only)."""
@@ -79,7 +82,7 @@ class Request:
         if self.shot:
             if self.link == "continue_from":
                 image = {"last_frame_of": self.upstream_key}
-            return {**self._core(image), "shot": True}
+            return {**self._core(image), "shot": True, **self._options()}
         out: dict[str, object] = {
             **self._core(image),
             "remix_of": self.upstream_key if self.link == "remix_of" else None,
@@ -88,6 +91,17 @@ class Request:
         # Present only when set, so adding them left every other scene's key (and cached render) as it was.
         if self.link in ("continue_from", "extend_of"):
             out[self.link] = self.upstream_key
+        return {**out, **self._options()}
+
+    def _options(self) -> dict[str, object]:
+        """The fields added after key version 1, each only when set (older keys stay byte for byte)."""
+        out: dict[str, object] = {}
+        if self.private is not None:
+            out["private"] = self.private
+        if self.aspect_ratio is not None:
+            out["aspect_ratio"] = self.aspect_ratio
+        if self.extra:
+            out["extra"] = dict(self.extra)
         return out
 
     def shot_requests(self) -> tuple[Request, ...]:
@@ -108,6 +122,9 @@ class Request:
                     link="continue_from" if continued else None,
                     upstream_key=self.upstream_key if continued else None,
                     shot=True,
+                    private=self.private,
+                    aspect_ratio=self.aspect_ratio,
+                    extra=self.extra,
                 )
             )
         return tuple(out)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.project", "tests.fixtures.s3"]
+pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.project", "tests.fixtures.s3", "tests.fixtures.gateway"]
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ class Kind:
     adapter: str  # "module:Class" of its provider adapter
     base_url: str | None  # default server; None for the simulator, which then runs embedded
     key_env: str | None  # default variable holding the API key; None: no key needed
+    base_url_env: str | None  # a variable naming the server when the manifest gives no base_url
     remix: bool  # remix_of: a route that remakes a finished task with a new prompt
     extend: bool  # extend_of: a route that continues a finished video
     storyboard: bool  # a native storyboard field (otherwise shots render one by one and are stitched)
@@ -51,6 +52,7 @@ KINDS: dict[str, Kind] = {
         adapter="renderkit.providers.openai:OpenAIProvider",
         base_url="https://api.openai.com",
         key_env="OPENAI_API_KEY",
+        base_url_env="OPENAI_BASE_URL",  # as the openai SDK reads it: a gateway key in OPENAI_API_KEY goes there
         remix=True,
         extend=True,
         storyboard=True,  # Crazyrouter documents storyboard on /v1/videos and forwards it
@@ -64,6 +66,7 @@ KINDS: dict[str, Kind] = {
         adapter="renderkit.providers.generations:GenerationsProvider",
         base_url="https://api.crazyrouter.com",
         key_env="CRAZYROUTER_API_KEY",
+        base_url_env=None,
         remix=False,
         extend=False,
         storyboard=True,  # the gateway forwards the JSON body verbatim
@@ -77,6 +80,7 @@ KINDS: dict[str, Kind] = {
         adapter="renderkit.providers.unified:UnifiedProvider",
         base_url="https://api.crazyrouter.com",
         key_env="CRAZYROUTER_API_KEY",
+        base_url_env=None,
         remix=False,
         extend=False,
         storyboard=False,  # no storyboard field is documented
@@ -90,6 +94,7 @@ KINDS: dict[str, Kind] = {
         adapter="renderkit.providers.openai:OpenAIProvider",
         base_url=None,
         key_env=None,
+        base_url_env=None,
         remix=True,
         extend=True,
         storyboard=True,

@@ -89,8 +89,10 @@ def _finish(doc: dict[str, Any], warnings: list[str], lock_file: str, as_json: b
     for warning in warnings:
         print(f"renderkit: warning: {warning}", file=sys.stderr)
     totals = doc["totals"]
+    unknown = totals.get("unknown_cost", 0)
+    spent = f"${totals['cost_usd']:.2f}" + (f" + unknown for {unknown}" if unknown else "")
     print(
-        f"renderkit: {len(doc['scenes'])} scene(s): {totals['rendered']} rendered (${totals['cost_usd']:.2f}), "
+        f"renderkit: {len(doc['scenes'])} scene(s): {totals['rendered']} rendered ({spent}), "
         f"{totals['cached']} cached, {totals['failed']} failed; lock: {lock_file}",
         file=sys.stderr,
     )

@@ -72,10 +72,11 @@ def _table(plan: Plan) -> str:
     ]
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     lines = ["  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4] for r in rows]
-    paying = plan.to_render
-    summary = (
-        f"{len(paying)} to render, {len(plan.items) - len(paying)} cached; estimated cost {_money(plan.total_cost_usd)}"
-    )
+    paying = [i for i in plan.items if i.status in ("render", "blocked")]
+    resumed = sum(i.status == "resume" for i in plan.items)
+    cached = len(plan.items) - len(paying) - resumed
+    resuming = f", {resumed} to resume (paid for before, $0)" if resumed else ""
+    summary = f"{len(paying)} to render{resuming}, {cached} cached; estimated cost {_money(plan.total_cost_usd)}"
     if plan.unknown_cost:
         summary += f" plus unknown for {', '.join(plan.unknown_cost)}"
     budget = plan.manifest.budget
@@ -94,6 +95,7 @@ def _document(path: str, plan: Plan, state: BuildState) -> dict[str, object]:
             "cached": len(plan.items) - len(plan.to_render),
             "failed": 0,
             "cost_usd": plan.total_cost_usd,
+            "unknown_cost": len(plan.unknown_cost),
         },
     }
 

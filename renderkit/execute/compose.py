@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from renderkit.execute.jobs import Job, SceneFailed
-from renderkit.execute.video import Mp4Problem, check_mp4, fit_image, last_frame, stitch
+from renderkit.execute.video import Mp4Problem, fit_image, last_frame, probe_mp4, stitch
 from renderkit.providers.base import ImageInput
 from renderkit.request import ImageRef
 from renderkit.store.cache import Cache, Record, sha256_file
@@ -46,14 +46,17 @@ def stitch_shots(cache: Cache, job: Job, shots: Sequence[Record]) -> Record:
     part = cache.temp_path(f"{job.key}.stitch.mp4")
     try:
         stitch([cache.blob_path(r.sha256) for r in shots], part)
-        check_mp4(part, job.request.size, job.length)
+        delivered = probe_mp4(part)
     except (Mp4Problem, ValueError, OSError) as exc:
         part.unlink(missing_ok=True)
         raise SceneFailed(f"stitching the shots failed: {exc}") from None
-    return _store(cache, job, part, shots)
+    difference = delivered.differs(job.request.size, job.length)
+    # Only shots the provider delivered differently make a stitched video differ; they were kept, and so is it.
+    record_as = {"size": delivered.size, "seconds": round(delivered.seconds)} if difference else None
+    return _store(cache, job, part, shots, record_as)
 
 
-def _store(cache: Cache, job: Job, part: Path, shots: Sequence[Record]) -> Record:
+def _store(cache: Cache, job: Job, part: Path, shots: Sequence[Record], delivered: dict[str, object] | None) -> Record:
     sha256 = sha256_file(part)
     size = part.stat().st_size
     cache.add_blob(part, sha256)
@@ -65,6 +68,7 @@ def _store(cache: Cache, job: Job, part: Path, shots: Sequence[Record]) -> Recor
         sha256=sha256,
         bytes=size,
         shots=tuple({"key": r.key, "task_id": r.task_id, "sha256": r.sha256} for r in shots),
+        delivered=delivered,
     )
     cache.put(record)
     return record

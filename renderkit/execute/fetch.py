@@ -10,7 +10,7 @@ import anyio
 
 from renderkit.errors import ProviderError
 from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, SceneFailed
-from renderkit.execute.video import Mp4Problem, check_mp4
+from renderkit.execute.video import Delivered, Mp4Problem, probe_mp4
 from renderkit.providers.base import TaskState
 from renderkit.store.cache import Record
 
@@ -84,7 +84,7 @@ async def download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskState
             continue
         sha256, size = await anyio.to_thread.run_sync(sink.finish)
         try:
-            await anyio.to_thread.run_sync(check_mp4, part, job.request.size, job.length)
+            delivered = await anyio.to_thread.run_sync(probe_mp4, part)
         except Mp4Problem as exc:
             part.unlink(missing_ok=True)
             if attempt == DOWNLOAD_ATTEMPTS - 1:
@@ -102,8 +102,21 @@ async def download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskState
             task_id=state.task_id,
             sha256=sha256,
             bytes=size,
+            delivered=kept(ctx, job, delivered),
         )
         await anyio.to_thread.run_sync(ctx.cache.put, record)
         await ctx.record(ctx.journal.done, job.key)
         return record
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def kept(ctx: Context, job: Job, delivered: Delivered) -> dict[str, object] | None:
+    """What to record of a video that decodes but is not what was asked for; warn that it was kept.
+
+    It was paid for: throwing it away would pay again for the same request, and a rerun would loop on it.
+    """
+    difference = delivered.differs(job.request.size, job.length)
+    if difference is None:
+        return None
+    ctx.on_event(Event(job.scene_id, "warning", f"the provider delivered {difference}; kept, as it was paid for"))
+    return {"size": delivered.size, "seconds": round(delivered.seconds)}

@@ -83,6 +83,7 @@ class Outcome:
     error: str | None = None
     task_id: str | None = None
     shared_with: str | None = None  # the scene whose identical render this one reused (paid once)
+    paid: bool = False  # this build's create made the render (not a task resumed or recovered from before)
 
 
 class SceneFailed(Exception):

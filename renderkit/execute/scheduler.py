@@ -148,8 +148,10 @@ class Executor:
                 return
             label = f"{job.scene_id}#{index + 1}"
             sub = Job(label, shot.key, shot.request, job.provider, upstream=job.upstream if index == 0 else None)
+            shot_outcome = Outcome(label, shot.key)
             try:
-                records[index] = await self._once(sub, Outcome(label, shot.key), self._render)
+                records[index] = await self._once(sub, shot_outcome, self._render)
+                outcome.paid = outcome.paid or shot_outcome.paid
                 self.ctx.on_event(Event(label, "rendered", records[index].task_id))
             except SceneFailed as exc:
                 errors.append(f"shot {index + 1}: {exc}")
@@ -168,6 +170,7 @@ class Executor:
             with anyio.move_on_after(rt.deadline) as scope:
                 state = await self.tasks.obtain(job, rt, lambda: self._prepare(job))
                 outcome.task_id = state.task_id
+                outcome.paid = job.key in self.tasks.created
                 state = await self.tasks.poll(job, rt, state)
             if scope.cancelled_caught and outcome.task_id is None:
                 raise SceneFailed(

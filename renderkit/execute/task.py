@@ -37,6 +37,7 @@ class Tasks:
         self.force = force
         self._created_at: dict[str, float] = {}  # job key -> when this build's create for it was answered
         self._fastest: dict[tuple[str, str, str, int, bool], float] = {}  # kind of render -> shortest create-to-done
+        self.created: set[str] = set()  # keys whose create this build sent and the provider accepted
 
     async def obtain(self, job: Job, rt: ProviderRuntime, prepare: Prepare) -> TaskState:
         """The job's task: journaled (resumed), recovered after a lost answer, or created now."""
@@ -133,6 +134,7 @@ class Tasks:
                 if exc.maybe_sent:
                     found = await self._reconcile_after_loss(job, rt, prepare)
                     if found is not None:
+                        self.created.add(job.key)
                         return found
                     raise SceneFailed(_lost_message(job.scene_id, exc)) from None
                 await ctx.record(journal.failed, job.key, f"refused: {exc}")
@@ -159,6 +161,7 @@ class Tasks:
                 if not unanswered:
                     rt.answered.set()
             rt.creates.succeeded()
+            self.created.add(job.key)
             self._created_at[job.key] = ctx.clock.now()
             try:
                 await ctx.record(journal.task, job.key, state.task_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -16,22 +17,45 @@ class Mp4Problem(Exception):
     """The file is not the video that was asked for."""
 
 
-def check_mp4(path: Path, size: str, seconds: int) -> None:
-    """Decode every frame; raise Mp4Problem on a decode error, a wrong frame size or a wrong duration."""
+@dataclass(frozen=True)
+class Delivered:
+    """What a video file turned out to be, once every frame decoded."""
+
+    width: int
+    height: int
+    seconds: float
+
+    @property
+    def size(self) -> str:
+        """``WIDTHxHEIGHT``."""
+        return f"{self.width}x{self.height}"
+
+    def differs(self, size: str, seconds: int) -> str | None:
+        """How this differs from the ``size`` and ``seconds`` asked for, in words, or None."""
+        problems = []
+        if self.size != size:
+            problems.append(f"{self.size} instead of {size}")
+        if abs(self.seconds - seconds) > max(0.5, seconds * 0.05):
+            problems.append(f"{self.seconds:.2f}s instead of {seconds}s")
+        return ", ".join(problems) or None
+
+
+def probe_mp4(path: Path) -> Delivered:
+    """Decode every frame; raise Mp4Problem when the file is not a whole video of one frame size."""
     import av
 
-    width, height = parse_size(size)
+    frame_size: tuple[int, int] | None = None
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise Mp4Problem("no video stream")
             stream = container.streams.video[0]
-            frames = 0
             last = 0.0
             for frame in container.decode(stream):
-                if (frame.width, frame.height) != (width, height):
-                    raise Mp4Problem(f"frame is {frame.width}x{frame.height}, expected {size}")
-                frames += 1
+                if frame_size is None:
+                    frame_size = (frame.width, frame.height)
+                elif (frame.width, frame.height) != frame_size:
+                    raise Mp4Problem(f"frame size changes from {frame_size} to {(frame.width, frame.height)}")
                 if frame.time is not None:
                     last = max(last, float(frame.time))
                     rate = stream.average_rate
@@ -39,10 +63,17 @@ def check_mp4(path: Path, size: str, seconds: int) -> None:
                         last = max(last, float(frame.time) + 1 / float(rate))
     except av.error.FFmpegError as exc:
         raise Mp4Problem(f"cannot decode: {exc}") from None
-    if frames == 0:
+    if frame_size is None:
         raise Mp4Problem("no frames")
-    if abs(last - seconds) > max(0.5, seconds * 0.05):
-        raise Mp4Problem(f"lasts {last:.2f}s, expected {seconds}s")
+    return Delivered(frame_size[0], frame_size[1], last)
+
+
+def check_mp4(path: Path, size: str, seconds: int) -> None:
+    """Decode every frame; raise Mp4Problem on a decode error, a wrong frame size or a wrong duration."""
+    parse_size(size)
+    problem = probe_mp4(path).differs(size, seconds)
+    if problem is not None:
+        raise Mp4Problem(problem)
 
 
 def fit_image(data: bytes, size: str) -> bytes:

@@ -95,7 +95,8 @@ class _Loader:
             raise self.fail()  # providers, defaults or the scenes list are broken: scene checks would only add noise
         providers = self._providers(cast(dict[str, Any], data.get("providers") or {}))
         output_dir = self._output_dir(data)
-        checker = SceneChecker(self, self.root, providers, cast(dict[str, Any], data.get("defaults") or {}), catalog())
+        models = catalog().merged(cast(dict[str, Any], data.get("models") or {}))
+        checker = SceneChecker(self, self.root, providers, cast(dict[str, Any], data.get("defaults") or {}), models)
         scenes = checker.check(cast(list[dict[str, Any]], data["scenes"]), bad_scenes)
         if self.errors:
             raise self.fail()
@@ -109,6 +110,7 @@ class _Loader:
             output_dir=output_dir,
             warnings=tuple(self.warnings),
             remote=data.get("remote"),
+            catalog=models,
         )
 
     def _version_ok(self, data: dict[str, Any]) -> bool:
@@ -158,7 +160,7 @@ class _Loader:
             out[name] = ProviderConfig(
                 name=name,
                 kind=kind,
-                base_url=p.get("base_url", KINDS[kind].base_url),
+                base_url=p.get("base_url"),
                 api_key_env=p.get("api_key_env", KINDS[kind].key_env),
                 rpm=_float_or_none(p.get("rpm")),
                 max_in_flight=None if p.get("max_in_flight") is None else int(p["max_in_flight"]),

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from renderkit.catalog.models import Catalog, catalog
 from renderkit.errors import Diagnostic
 from renderkit.request import Link, Request
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """One provider entry; ``base_url`` None on a simulator means the embedded in-process simulator."""
+    """One provider entry; ``base_url`` None means the kind's default (``renderkit.catalog.kinds``), which for the
+    simulator is the embedded in-process simulator."""
 
     name: str
     kind: str
@@ -56,3 +58,4 @@ class Manifest:
     output_dir: Path
     warnings: tuple[Diagnostic, ...]
     remote: str | None = None  # the team's remote cache URL (RENDERKIT_REMOTE overrides it)
+    catalog: Catalog = field(default_factory=catalog)  # the packaged catalog with the manifest's models: applied

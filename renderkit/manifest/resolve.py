@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from math import gcd
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,13 +19,18 @@ from renderkit.manifest.document import PathKey
 from renderkit.manifest.images import resolve_image
 from renderkit.manifest.model import ProviderConfig, Scene
 from renderkit.manifest.wording import did_you_mean, or_list
-from renderkit.request import UPSTREAM, ImageRef, Link, Request, Shot
+from renderkit.request import UPSTREAM, ImageRef, Link, Request, Shot, parse_size
 
 # Defaults of these fields are filled into the scene itself, since they decide its shape and dependencies.
 _DEFAULTED = ("prompt", *UPSTREAM, "storyboard")
 # A remix or an extension is made from its source's task, so it keeps the source's model, size and provider.
 _DERIVED = {"remix_of": "a remix", "extend_of": "an extension"}
 _CODES = {"remix_of": "remix", "extend_of": "extend"}  # the prefix of their diagnostic codes
+# Body fields renderkit writes from the scene itself; extra: may add others but not override these.
+_WIRE_FIELDS = frozenset(
+    {"model", "prompt", "size", "seconds", "duration", "storyboard", "image", "images", "image_url", "input_reference"}
+    | {"aspect_ratio", "private", "video", "remix_of"}
+)
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RESERVED = frozenset(
     ["con", "prn", "aux", "nul", "clock$", "conin$", "conout$"]
@@ -71,7 +77,8 @@ class SceneChecker:
         self._reporter = reporter
         self._root = root
         self._providers = providers
-        self._defaults = defaults
+        self._renamed: set[PathKey] = set()  # paths of `seconds` values the manifest wrote as `duration`
+        self._defaults = self._durations(defaults, ("defaults",))
         self._catalog = models
         self._reported: set[tuple[PathKey, str]] = set()
         self._errors = 0
@@ -79,7 +86,36 @@ class SceneChecker:
         self._images: dict[str, tuple[ImageRef | None, str | None]] = {}
         self._links: dict[int, Link] = {}  # scene index -> the UPSTREAM field that names its upstream
 
+    def _durations(self, fields: Any, at: PathKey) -> Any:
+        """``fields`` with the docs' ``duration`` read as ``seconds``, for the scene and each of its shots."""
+        if not isinstance(fields, Mapping):
+            return fields
+        out = dict(fields)
+        if "duration" in out:
+            duration = out.pop("duration")
+            if "seconds" in out and out["seconds"] != duration:
+                message = f"is {duration} but seconds is {out['seconds']}; write one of them (they are the same field)"
+                self._report((*at, "duration"), message, "seconds")
+            else:
+                out["seconds"] = duration
+                self._renamed.add((*at, "seconds"))
+        board = out.get("storyboard")
+        if isinstance(board, list):
+            shots = []
+            for n, shot in enumerate(board):
+                if isinstance(shot, Mapping):
+                    shot = self._durations(shot, (*at, "storyboard", n))
+                    if "seconds" not in shot:
+                        self._report(
+                            (*at, "storyboard", n), "needs seconds (or duration): the shot's length", "seconds"
+                        )
+                shots.append(shot)
+            out["storyboard"] = shots
+        return out
+
     def _report(self, path: PathKey, message: str, code: str, *, warning: bool = False) -> None:
+        if path in self._renamed:
+            path = (*path[:-1], "duration")
         self._errors += not warning
         # A problem in defaults would otherwise repeat once per scene that inherits it.
         if (path, message) not in self._reported:
@@ -88,7 +124,10 @@ class SceneChecker:
 
     def check(self, raw: list[dict[str, Any]], bad: set[int]) -> tuple[Scene, ...]:
         """Resolved scenes in manifest order; problems go to the reporter."""
-        raw = [self._view(i, scene) if i not in bad else scene for i, scene in enumerate(raw)]
+        raw = [
+            self._view(i, self._durations(scene, ("scenes", i))) if i not in bad else scene
+            for i, scene in enumerate(raw)
+        ]
         index = self._ids(raw, bad)
         upstream = self._references(raw, index)
         resolved: dict[int, Scene | None] = {}
@@ -227,8 +266,9 @@ class SceneChecker:
                 f"use a provider of kind {kinds}"
             )
             self._report(model_path, message, "model-kind")
-        shots = tuple(Shot(str(s["prompt"]).strip(), int(s["seconds"])) for s in scene.get("storyboard", ()))
-        size = self._size(i, scene, source, info)
+        shots = tuple(Shot(str(s["prompt"]).strip(), int(s.get("seconds", 0))) for s in scene.get("storyboard", ()))
+        ratio, ratio_path = self._field(i, scene, "aspect_ratio")
+        size = self._size(i, scene, source, info, ratio, ratio_path)
         seconds = self._seconds(i, scene, source if link == "remix_of" else None, info, shots, provider)
         prompt = str(scene.get("prompt", "\n".join(s.prompt for s in shots))).strip()
         if not prompt and "prompt" in scene:
@@ -241,6 +281,8 @@ class SceneChecker:
         image = self._image(i, scene, provider, link)
         self._capabilities(i, scene, provider)
         take, _ = self._field(i, scene, "take")
+        private, _ = self._field(i, scene, "private")
+        extra = self._extra(i, scene)
         if self._errors > errors_before or provider is None or size is None or seconds is None:
             return None
         duration = seconds
@@ -258,6 +300,9 @@ class SceneChecker:
             image=image,
             storyboard=shots,
             link=link,
+            private=private,
+            aspect_ratio=ratio,
+            extra=extra,
         )
         return Scene(
             id=scene["id"],
@@ -297,19 +342,47 @@ class SceneChecker:
             return None
         return self._providers[name]
 
-    def _size(self, i: int, scene: Mapping[str, Any], source: Scene | None, info: ModelInfo | None) -> str | None:
+    def _size(
+        self,
+        i: int,
+        scene: Mapping[str, Any],
+        source: Scene | None,
+        info: ModelInfo | None,
+        ratio: str | None,
+        ratio_path: PathKey,
+    ) -> str | None:
         size, path = self._inherit(i, scene, source, "size")
+        if size is None and ratio is not None:
+            fits = [s for s in (info.sizes or ()) if _ratio(s) == _ratio_of(ratio)] if info else []
+            if not fits:
+                what = f"{info.name} has no size" if info and info.sizes else "renderkit knows no size of the model"
+                self._report(ratio_path, f"{what} of ratio {ratio}; set size as well", "size")
+                return None
+            return fits[0]
         if size is None:
-            if info is None:
+            if info is None or info.default_size is None:
                 self._report(
                     ("scenes", i), "the model is not in the catalog, so it has no default size; set size", "size"
                 )
                 return None
             return info.default_size
-        if info is not None and size not in info.sizes:
+        if info is not None and info.sizes is not None and size not in info.sizes:
             sizes = or_list(info.sizes)
             self._report(path, f"{info.name} renders {sizes}, not {size}; pick one of those", "size")
+        elif ratio is not None and _ratio(str(size)) != _ratio_of(ratio):
+            message = f"is {ratio} but size {size} is {_ratio(str(size))}; remove one of them or make them agree"
+            self._report(ratio_path, message, "aspect-ratio")
         return str(size)
+
+    def _extra(self, i: int, scene: Mapping[str, Any]) -> dict[str, Any]:
+        """Provider-specific body fields; those renderkit writes itself cannot be overridden."""
+        extra, path = self._field(i, scene, "extra")
+        if not extra:
+            return {}
+        for name in sorted(set(extra) & _WIRE_FIELDS):
+            message = f"renderkit sends {name} itself from the scene's fields; set it there, not in extra"
+            self._report((*path, name), message, "extra-reserved")
+        return dict(extra)
 
     def _seconds(
         self,
@@ -338,7 +411,7 @@ class SceneChecker:
         else:
             seconds, path = self._inherit(i, scene, source, "seconds")
         if seconds is None:
-            if info is None:
+            if info is None or info.default_seconds is None:
                 self._report(
                     ("scenes", i),
                     "the model is not in the catalog, so it has no default length; set seconds",
@@ -346,14 +419,14 @@ class SceneChecker:
                 )
                 return None
             return info.default_seconds
-        if info is not None and seconds not in info.seconds:
+        if info is not None and info.seconds is not None and seconds not in info.seconds:
             allowed = or_list(str(s) for s in info.seconds)
             what = f"the shots add up to {seconds}" if shots else f"not {seconds}"
             self._report(path, f"{info.name} renders {allowed} seconds, {what}; pick one of those", "seconds")
         return int(seconds)
 
     def _shot_seconds(self, i: int, shots: tuple[Shot, ...], info: ModelInfo | None, provider: ProviderConfig) -> None:
-        if info is None:
+        if info is None or info.seconds is None:
             return
         allowed = or_list(str(s) for s in info.seconds)
         for n, shot in enumerate(shots):
@@ -425,3 +498,16 @@ class SceneChecker:
         for field, what in capabilities:
             if field in scene and not kind.can(what):
                 self._report(self._path(i, field), cannot(provider.kind, provider.name, what), f"{what}-kind")
+
+
+def _ratio_of(text: str) -> str:
+    """``16:9`` in lowest terms (``32:18`` -> ``16:9``)."""
+    width, _, height = text.partition(":")
+    divisor = gcd(int(width), int(height))
+    return f"{int(width) // divisor}:{int(height) // divisor}"
+
+
+def _ratio(size: str) -> str:
+    """The aspect ratio of ``WIDTHxHEIGHT`` in lowest terms."""
+    width, height = parse_size(size)
+    return _ratio_of(f"{width}:{height}")

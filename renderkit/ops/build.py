@@ -287,7 +287,8 @@ class Build:
         used = {job.provider for job in jobs}
 
         async def main() -> dict[str, Outcome]:
-            async with open_runtimes(prepared.manifest, used, keys, self.options.jobs, self.transport) as runtimes:
+            runtimes_of = open_runtimes(prepared.manifest, used, keys, self.options.jobs, self.environ, self.transport)
+            async with runtimes_of as runtimes:
                 executor = Executor(
                     cache=cache,
                     journal=journal,
@@ -321,7 +322,12 @@ class Build:
             elif outcome is not None and record is not None:
                 shared = outcome.shared_with
                 reason = f"same request as {shared}" if shared else item.reason
-                cost = 0.0 if shared else item.cost_usd
+                if not outcome.paid and not shared:
+                    reason = f"resumed task {record.task_id or outcome.task_id}, paid for before"
+                if record.delivered:
+                    reason += f"; delivered {record.delivered['size']}, {record.delivered['seconds']}s (kept)"
+                # Spent means creates the provider accepted in this build; a resumed task was paid for before.
+                cost = item.cost_usd if outcome.paid else 0.0
                 scenes.append(
                     SceneReport(
                         scene.id, item.key, "rendered", reason, record.task_id, file, record.sha256, record.bytes, cost

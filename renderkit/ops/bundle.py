@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from renderkit.catalog.models import catalog
 from renderkit.errors import LockfileError, RenderkitError
 from renderkit.manifest.load import load_manifest
 from renderkit.store.layout import lock_path
@@ -54,7 +53,7 @@ def bundle(manifest_path: Path, out: Path | None = None) -> tuple[Path, int]:
     if lock is None:
         raise LockfileError(f"{lock_file}: no lock to bundle; run `renderkit build` first")
     scenes = {s.id: s for s in manifest.scenes}
-    prices = catalog()
+    prices = manifest.catalog
     index = []
     for scene_id in sorted(lock.entries):
         entry = lock.entries[scene_id]

@@ -9,6 +9,7 @@ from dataclasses import replace
 import anyio
 import httpx
 
+from renderkit.catalog.kinds import KINDS
 from renderkit.execute.jobs import ProviderRuntime
 from renderkit.execute.pacing import TokenBucket
 from renderkit.manifest.model import Manifest, ProviderConfig
@@ -26,6 +27,7 @@ async def open_runtimes(
     names: Iterable[str],
     keys: Mapping[str, str],
     jobs: int | None,
+    environ: Mapping[str, str],
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[dict[str, ProviderRuntime]]:
     """Runtimes for the providers ``names``, closed on exit; ``transport`` replaces the network (tests, proxies)."""
@@ -41,9 +43,17 @@ async def open_runtimes(
         runtimes = {}
         for name in sorted(names):
             cfg = manifest.providers[name]
-            base_url = cfg.base_url or _embedded_simulator(stack)
+            base_url = server_of(cfg, environ) or _embedded_simulator(stack)
             runtimes[name] = _runtime(cfg, base_url, keys[name], client, jobs)
         yield runtimes
+
+
+def server_of(cfg: ProviderConfig, environ: Mapping[str, str]) -> str | None:
+    """Where a provider lives: the manifest's base_url, else the kind's variable (OPENAI_BASE_URL), else its
+    default; None for a simulator without one, which then runs embedded."""
+    kind = KINDS[cfg.kind]
+    from_env = environ.get(kind.base_url_env, "").strip() if kind.base_url_env else ""
+    return cfg.base_url or from_env or kind.base_url
 
 
 def _embedded_simulator(stack: contextlib.AsyncExitStack) -> str:

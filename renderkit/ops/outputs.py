@@ -80,6 +80,7 @@ class Outputs:
         for item in items:
             scene = item.scene
             record = records.get(scene.id)
+            delivered = (record.delivered if record is not None else None) or {}
             if record is not None and scene.id not in failed:
                 entries.append(
                     LockEntry(
@@ -87,8 +88,8 @@ class Outputs:
                         key=item.key,
                         provider_kind=record.provider_kind,
                         model=scene.request.model,
-                        size=scene.request.size,
-                        seconds=scene.duration,
+                        size=str(delivered.get("size", scene.request.size)),
+                        seconds=int(delivered.get("seconds", scene.duration)),
                         task_id=record.task_id,
                         file=self.relative(scene),
                         sha256=record.sha256,

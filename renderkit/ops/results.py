@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 # Statuses of a built scene; "render" and "blocked" are a plan's, for scenes left to another shard.
-Status = Literal["cached", "rendered", "failed", "render", "blocked"]
+Status = Literal["cached", "rendered", "failed", "render", "blocked", "resume"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,11 @@ class BuildReport:
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` document."""
         count = {s: sum(1 for r in self.scenes if r.status == s) for s in ("rendered", "cached", "failed")}
-        cost = round(sum(r.cost_usd or 0.0 for r in self.scenes if r.status == "rendered"), 6)
+        rendered = [r for r in self.scenes if r.status == "rendered"]
+        cost = round(sum(r.cost_usd or 0.0 for r in rendered), 6)
+        unknown = sum(1 for r in rendered if r.cost_usd is None)
         return {
             "manifest": str(self.manifest),
             "scenes": [s.to_json() for s in self.scenes],
-            "totals": {**count, "cost_usd": cost},
+            "totals": {**count, "cost_usd": cost, "unknown_cost": unknown},
         }

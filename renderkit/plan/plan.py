@@ -10,14 +10,13 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from renderkit.catalog.kinds import KINDS
-from renderkit.catalog.models import catalog
 from renderkit.manifest.collector import gc_paused
 from renderkit.manifest.model import Manifest, Scene
 from renderkit.request import Request
 
 __all__ = ["Plan", "PlanItem", "Previous", "ShotPlan", "State", "make_plan"]
 
-Status = Literal["cached", "render", "blocked"]
+Status = Literal["cached", "render", "blocked", "resume"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,10 @@ class State(Protocol):
 
     def previous(self, scene_id: str) -> Previous | None:
         """What the scene rendered last time, or None for a new scene."""
+        ...
+
+    def paid(self, key: str) -> str | None:
+        """The task id a build journaled for ``key`` and has not finished, or None: resuming it costs nothing."""
         ...
 
 
@@ -81,7 +84,7 @@ class Plan:
 
     @property
     def to_render(self) -> tuple[PlanItem, ...]:
-        """Items a build would pay for (render and blocked)."""
+        """Items a build has to work on (render, blocked and resume); only render and blocked are paid for."""
         return tuple(i for i in self.items if i.status != "cached")
 
 
@@ -92,7 +95,7 @@ def make_plan(manifest: Manifest, state: State, *, force: Collection[str] = ()) 
 
 
 def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
-    prices = catalog()
+    prices = manifest.catalog
     items: dict[str, PlanItem] = {}
     # A build renders each key once (scenes and shots with one request share the render), so each is paid once.
     paying: dict[str, str] = {}
@@ -107,16 +110,21 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
         shots: tuple[ShotPlan, ...] = ()
         if emulated(request):
             shots = tuple(
-                ShotPlan(r.key, r, state.cached(r.key), prices.cost(r.model, r.size, r.seconds))
+                ShotPlan(
+                    r.key,
+                    r,
+                    state.cached(r.key),
+                    0.0 if state.paid(r.key) else prices.cost(r.model, r.size, r.seconds),
+                )
                 for r in request.shot_requests()
             )
             costs = [s.cost_usd for s in shots if not s.cached and s.key not in paying]
             cost = None if None in costs else round(sum(c or 0.0 for c in costs), 6)
             every = [s.cost_usd for s in shots]
             price = None if None in every else round(sum(c or 0.0 for c in every), 6)
-        if status != "cached" and key in paying:
+        if status in ("render", "blocked") and key in paying:
             reason, cost = f"same request as {paying[key]}", 0.0
-        elif status != "cached":
+        elif status in ("render", "blocked"):
             paying[key] = scene.id
             for shot in shots:
                 if not shot.cached:
@@ -127,7 +135,7 @@ def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
             request=request,
             status=status,
             reason=reason,
-            cost_usd=0.0 if status == "cached" else cost,
+            cost_usd=0.0 if status in ("cached", "resume") else cost,
             depends_on=() if upstream is None else (upstream.scene.id,),
             shots=shots,
             price_usd=price,
@@ -175,6 +183,9 @@ def _verdict(
         return "cached", "unchanged" if same else "same request as a cached render"
     if previous is not None and previous.key == key and previous.output:
         return "cached", "the output is the file the lock pins (a build adopts it)"
+    task = state.paid(key)
+    if task is not None:
+        return "resume", f"task {task} is already paid for; the build resumes it"
     blocked = upstream is not None and upstream.status != "cached"
     changes = _changes(scene, key, request.identity(), previous, upstream_changes=not blocked)
     if upstream is not None and blocked:

@@ -91,11 +91,14 @@ def refuse_budget(todo: Sequence[PlanItem], budget: float | None, max_cost: floa
     if not caps or not todo:
         return
     cap = min(caps)
-    unknown = sorted(i.scene.id for i in todo if i.cost_usd is None)
+    unknown = [i for i in todo if i.cost_usd is None]
     if unknown:
+        ids = ", ".join(sorted(i.scene.id for i in unknown))
+        model = unknown[0].request.model
         raise RefusedError(
-            f"a cost cap of ${cap:.2f} is set but the cost of {', '.join(unknown)} cannot be estimated "
-            "(unknown model); nothing was sent. Remove the cap for this build or use a catalogued model"
+            f"a cost cap of ${cap:.2f} is set but the cost of {ids} is unknown (renderkit has no price for "
+            f"{model}); nothing was sent. Declare the price in the manifest, e.g. `models: {{{model}: "
+            "{usd_per_second: 0.1}}`, or build without a cap"
         )
     total = sum(i.cost_usd or 0.0 for i in todo)
     if total > cap + 1e-9:

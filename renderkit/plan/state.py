@@ -9,6 +9,7 @@ from pathlib import Path
 from renderkit.manifest.load import Manifest
 from renderkit.plan.plan import Previous
 from renderkit.store.cache import Cache, Record
+from renderkit.store.journal import Journal
 from renderkit.store.layout import CacheLayout, lock_path
 from renderkit.store.lockfile import Lock, LockEntry, read_lock
 
@@ -19,6 +20,7 @@ class BuildState:
     def __init__(self, cache: Cache, lock: Lock | None, root: Path | None = None) -> None:
         self.cache = cache
         self.lock = lock
+        self._journal: dict[str, str] | None = None
         self.root = root  # where the lock's file paths start (the manifest's folder)
         self._records: dict[str, Record | None] = {}
 
@@ -32,6 +34,13 @@ class BuildState:
         """The cache holds a finished render for this key whose blob is present."""
         rec = self.record(key)
         return rec is not None and self.cache.has_blob(rec.sha256, rec.bytes)
+
+    def paid(self, key: str) -> str | None:
+        """The task id the journal holds for ``key`` (created, not yet downloaded), or None."""
+        if self._journal is None:
+            entries = Journal(self.cache.layout.journal).entries if self.cache.root.is_dir() else {}
+            self._journal = {k: e.task_id for k, e in entries.items() if e.task_id and e.state != "failed"}
+        return self._journal.get(key)
 
     def previous(self, scene_id: str) -> Previous | None:
         """What the lock says this scene rendered last, with the request it was made from when cached."""

@@ -116,16 +116,32 @@ def shots(render: Request) -> list[dict[str, Any]]:
 
 
 def openai_style_fields(render: Request) -> dict[str, Any]:
-    """The create fields families 1 and 3 share; ``seconds`` is a string because the gateway rejects a number."""
+    """The create fields families 1 and 3 share.
+
+    The length goes twice, so both readings agree: ``seconds`` as a string (the OpenAI API and new-api's billing;
+    a number is refused) and ``duration`` as an integer (Crazyrouter's docs; a gateway that reads only it would
+    otherwise render its own default length).
+    """
     fields: dict[str, Any] = {
         "model": render.model,
         "prompt": render.prompt,
         "seconds": str(render.seconds),
+        "duration": render.seconds,
         "size": render.size,
     }
     if render.storyboard:
         fields["storyboard"] = shots(render)
-    return fields
+    return with_options(render, fields)
+
+
+def with_options(render: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the request's optional fields (``private``, ``aspect_ratio``) and its verbatim ``extra``."""
+    if render.private is not None:
+        body["private"] = render.private
+    if render.aspect_ratio is not None:
+        body["aspect_ratio"] = render.aspect_ratio
+    # The manifest refuses extra fields that renderkit writes itself, so nothing above is overridden.
+    return {**render.extra, **body}
 
 
 def as_form(fields: dict[str, Any]) -> dict[str, str]:

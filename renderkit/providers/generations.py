@@ -21,6 +21,8 @@ class GenerationsProvider(HttpProvider):
                 files={"input_reference": (image.filename, image.data, image.mime)},
             )
         if image is not None and image.url is not None:
+            # image_url as the docs show it, images as new-api reads it: a gateway honours one or the other.
+            fields["image_url"] = image.url
             fields["images"] = [image.url]
         return await self._post_create("/v1/video/generations", json_body=fields)
 

@@ -24,7 +24,7 @@ class OpenAIProvider(HttpProvider):
         render = request.render
         if render.link == "remix_of":
             path = f"/v1/videos/{segment(_source(request))}/remix"
-            return await self._post_create(path, json_body={"prompt": render.prompt})
+            return await self._post_create(path, json_body={**render.extra, "prompt": render.prompt})
         if render.link == "extend_of":
             # The answer's seconds is the whole extended video's length, not the seconds asked for here.
             body = {"prompt": render.prompt, "seconds": str(render.seconds), "video": {"id": _source(request)}}

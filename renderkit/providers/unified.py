@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import gcd
 from typing import Any
 
-from renderkit.providers.adapter import HttpProvider
+from renderkit.providers.adapter import HttpProvider, with_options
 from renderkit.providers.base import CreateRequest, TaskState
 from renderkit.request import parse_size
 
@@ -35,12 +35,12 @@ class UnifiedProvider(HttpProvider):
             "duration": render.seconds,
             "size": render.size,
         }
-        ratio = aspect_ratio(render.size)
+        ratio = render.aspect_ratio or aspect_ratio(render.size)
         if ratio is not None:
             body["aspect_ratio"] = ratio
         if request.image is not None and request.image.url is not None:
             body["images"] = [request.image.url]
-        return await self._post_create("/v1/video/create", json_body=body)
+        return await self._post_create("/v1/video/create", json_body=with_options(render, body))
 
     async def poll(self, task_id: str) -> TaskState:
         """``GET /v1/video/query``, sending the id under both documented parameter names."""

@@ -39,22 +39,24 @@ class Record:
     sha256: str
     bytes: int
     shots: tuple[Mapping[str, str], ...] = field(default=())
+    # What the provider delivered when it differs from the request ({"size": "WxH", "seconds": N}): kept, since
+    # it was paid for and decodes, and the lock says what it is.
+    delivered: Mapping[str, Any] | None = None
 
     def to_json(self) -> str:
         """Serialise to canonical-enough JSON for the index."""
-        return json.dumps(
-            {
-                "key": self.key,
-                "request": self.request,
-                "provider_kind": self.provider_kind,
-                "task_id": self.task_id,
-                "sha256": self.sha256,
-                "bytes": self.bytes,
-                "shots": list(self.shots),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        doc = {
+            "key": self.key,
+            "request": self.request,
+            "provider_kind": self.provider_kind,
+            "task_id": self.task_id,
+            "sha256": self.sha256,
+            "bytes": self.bytes,
+            "shots": list(self.shots),
+        }
+        if self.delivered is not None:
+            doc["delivered"] = dict(self.delivered)
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> Record:
@@ -68,6 +70,7 @@ class Record:
             sha256=raw["sha256"],
             bytes=int(raw["bytes"]),
             shots=tuple(raw.get("shots", ())),
+            delivered=raw.get("delivered"),
         )
 
 

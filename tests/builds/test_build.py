@@ -35,7 +35,13 @@ def test_cold_build_renders_locks_and_pays_once_per_scene(
         assert len(data) == entry.bytes
         assert entry.file == f"renders/{entry.id}.mp4"
     assert report is not None
-    assert report["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": pytest.approx(1.2)}
+    assert report["totals"] == {
+        "rendered": 3,
+        "cached": 0,
+        "failed": 0,
+        "cost_usd": pytest.approx(1.2),
+        "unknown_cost": 0,
+    }
     assert not [p for p in project.files() if p.startswith("renders/") and not p.endswith(".mp4")]
 
 

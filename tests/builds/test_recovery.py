@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from renderkit.simulator import Simulator
 from renderkit.store.lockfile import read_lock
 from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
+from tests.fixtures.waiting import poll
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +32,12 @@ def journaled_tasks(cache: Path) -> int:
 
 def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
     """Poll ``predicate`` with a deadline while the build runs."""
-    deadline = time.monotonic() + 60
-    while not predicate():
+
+    def look() -> bool:
         assert proc.poll() is None, f"the build ended before {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+        return predicate()
+
+    poll(look, bool, timeout=60, what=what)
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

@@ -63,7 +63,7 @@ def test_plan_json_lists_every_scene_and_writes_nothing(here: Project, capsys: p
     assert (doc["scenes"][1]["depends_on"], first["depends_on"], first["shots"]) == (["skyline"], [], None)
     assert (first["file"], first["cost_usd"], len(first["key"])) == ("renders/skyline.mp4", 0.4, 64)
     assert doc["scenes"][2]["cost_usd"] is None
-    assert doc["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": 0.8}
+    assert doc["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": 0.8, "unknown_cost": 1}
     assert "over the budget of $1.00" not in err
     assert "3 to render, 0 cached; estimated cost $0.80 plus unknown for odd" in err
     assert snapshot(here.root) == before

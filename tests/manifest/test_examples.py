@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from renderkit.cli import main
 from renderkit.manifest.load import load_manifest
+from renderkit.simulator import Simulator
 from tests.manifest.conftest import flat_scenes
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -49,3 +52,33 @@ def test_quickstart_copied_elsewhere_still_validates(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "quickstart.yaml", target)
     ids = [s.id for s in load_manifest(target).scenes]
     assert ids == ["harbor-dawn", "market", "lighthouse", "lighthouse-night"]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_example_builds_on_the_simulator(
+    path: Path,
+    simulator: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each example, with its provider pointed at the simulator, builds and writes a lock."""
+    project = tmp_path / "project"
+    shutil.copytree(EXAMPLES, project, ignore=shutil.ignore_patterns("*.lock", ".renderkit", "renders", "ci"))
+    manifest = project / path.name
+    text = manifest.read_text(encoding="utf-8")
+    if "providers:" in text:
+        # The example's own provider, pointed at the simulator and paced for a test (no real waits).
+        text = re.sub(r"base_url: \S+", f"base_url: {simulator.base_url}", text)
+        text = re.sub(r"poll_interval: \S+", "poll_interval: 0.05", text)
+        text = re.sub(r"\n +rpm: \S+", "", text)
+    else:
+        # Rather than the embedded simulator at its real pace, the test's simulator (a few frames per second).
+        sim = f"providers:\n  sim: {{kind: simulator, base_url: '{simulator.base_url}', poll_interval: 0.05}}\n"
+        text = text.replace("version: 1\n", "version: 1\n" + sim, 1)
+    manifest.write_text(text, encoding="utf-8")
+    for name in ("CRAZYROUTER_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.setenv(name, "sk-example")
+    code = main(["build", str(manifest)])
+    assert code == 0, capsys.readouterr().err
+    assert (project / f"{path.stem}.lock").is_file()

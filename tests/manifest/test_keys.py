@@ -41,6 +41,9 @@ class NoState:
     def previous(self, scene_id: str) -> Previous | None:
         return None
 
+    def paid(self, key: str) -> str | None:
+        return None
+
 
 def keys_of(text_: str, files: dict[str, bytes] | None = None) -> dict[str, str]:
     """The render key of every scene of a manifest written as ``text_``."""

@@ -8,6 +8,7 @@ import pytest
 
 from renderkit.errors import ManifestError
 from renderkit.manifest.load import load_manifest
+from renderkit.ops.connect import server_of
 from renderkit.request import ImageRef, Shot
 from tests.fixtures.project import Project
 from tests.manifest.conftest import PNG, flat_scenes
@@ -49,12 +50,8 @@ scenes:
     assert (a.provider, a.model, a.size, a.seconds, a.take) == ("gw", "sora-2-pro", "1792x1024", 8, "3")
     assert (b.provider, b.size, b.seconds, b.take) == ("oa", "1280x720", 12, "director")
     gw, oa = m.providers["gw"], m.providers["oa"]
-    assert (gw.base_url, gw.api_key_env, gw.rpm, gw.max_in_flight) == (
-        "https://api.crazyrouter.com",
-        "CRAZYROUTER_API_KEY",
-        10.0,
-        2,
-    )
+    assert (gw.base_url, gw.api_key_env, gw.rpm, gw.max_in_flight) == (None, "CRAZYROUTER_API_KEY", 10.0, 2)
+    assert server_of(gw, {}) == "https://api.crazyrouter.com", "an unset base_url is the kind's default"
     assert (oa.base_url, oa.api_key_env, oa.poll_interval, oa.timeout) == ("http://127.0.0.1:9", "MY_KEY", 2.0, 60.0)
     assert m.budget == 12.0
     assert m.output_dir == project.root / "out" / "videos"

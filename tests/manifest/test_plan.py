@@ -33,6 +33,9 @@ class FakeState:
     def previous(self, scene_id: str) -> Previous | None:
         return self.last.get(scene_id)
 
+    def paid(self, key: str) -> str | None:
+        return None
+
     def remember(self, plan: Plan) -> None:
         for item in plan.items:
             self.keys.add(item.key)

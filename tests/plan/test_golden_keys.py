@@ -47,6 +47,9 @@ class NoState:
     def previous(self, scene_id: str) -> Previous | None:
         return None
 
+    def paid(self, key: str) -> str | None:
+        return None
+
 
 def test_every_kind_of_scene_keeps_its_key(tmp_path: Path) -> None:
     shutil.copy(Path(__file__).with_name("golden.yaml"), tmp_path / "renderkit.yaml")

@@ -59,12 +59,13 @@ REQUEST = create(model="sora-2", prompt="a paper boat", size="1280x720", seconds
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("kind", "path"), [("openai", "/v1/videos"), ("generations", "/v1/video/generations")])
-async def test_create_sends_seconds_as_a_string(recorder, kind: str, path: str) -> None:
+async def test_create_sends_seconds_as_a_string_and_duration_as_an_integer(recorder, kind: str, path: str) -> None:
     rec, client = recorder
     state = await provider(kind, client).create(REQUEST)
     sent = rec.requests[0]
     assert (sent.method, sent.url.path) == ("POST", path)
-    assert json_of(sent) == {"model": "sora-2", "prompt": "a paper boat", "seconds": "8", "size": "1280x720"}
+    body = {"model": "sora-2", "prompt": "a paper boat", "seconds": "8", "duration": 8, "size": "1280x720"}
+    assert json_of(sent) == body
     assert sent.headers["authorization"] == f"Bearer {KEY}"
     assert (state.task_id, state.status) == ("task_1", "queued")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,17 +11,12 @@ import av
 import httpx
 from PIL import Image
 
+from tests.fixtures.waiting import poll
+
 
 def poll_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 10.0) -> Any:
     """Call ``fetch`` until ``done(result)``; fail after ``timeout`` seconds (a hang guard, not a wait)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fetch()
-        if done(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {timeout} s; last: {result!r}")
-        time.sleep(0.01)
+    return poll(fetch, done, timeout=timeout)
 
 
 @dataclass(frozen=True)
