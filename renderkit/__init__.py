@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from renderkit.errors import ProviderError as ProviderError
     from renderkit.errors import RefusedError as RefusedError
     from renderkit.errors import RenderkitError as RenderkitError
-    from renderkit.execute.jobs import Event as Event
+    from renderkit.execute.events import Event as Event
     from renderkit.manifest.load import load_manifest as load_manifest
     from renderkit.manifest.model import Manifest as Manifest
     from renderkit.manifest.model import Scene as Scene
@@ -49,7 +49,7 @@ _HOMES = {
     "BuildReport": "renderkit.ops.build",
     "CacheError": "renderkit.errors",
     "Diagnostic": "renderkit.errors",
-    "Event": "renderkit.execute.jobs",
+    "Event": "renderkit.execute.events",
     "InputError": "renderkit.errors",
     "Lock": "renderkit.store.lockfile",
     "LockEntry": "renderkit.store.lockfile",

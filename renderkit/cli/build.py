@@ -100,8 +100,7 @@ def _finish(doc: dict[str, Any], warnings: list[str], lock_file: str, as_json: b
     for scene in failed:
         print(f"renderkit: FAILED {scene['id']}: {scene['reason']}", file=sys.stderr)
     if as_json:
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")  # one write: a pipe gets the document at once
     return 1 if failed else 0
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import IO, Any
 
-from renderkit.execute.jobs import Event
+from renderkit.execute.events import Event
 from renderkit.plan.plan import Plan, PlanItem
 
 _PHASE_WORD = {

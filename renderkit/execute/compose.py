@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from renderkit.execute.jobs import Job, SceneFailed
+from renderkit.execute.events import SceneFailed
+from renderkit.execute.jobs import Job
 from renderkit.execute.video import Mp4Problem, fit_image, last_frame, probe_mp4, stitch
 from renderkit.providers.base import ImageInput
 from renderkit.request import ImageRef

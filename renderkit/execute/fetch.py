@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from pathlib import Path
 
 import anyio
 
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, SceneFailed
+from renderkit.execute.events import Event, SceneFailed
+from renderkit.execute.jobs import Context, Job, ProviderRuntime
 from renderkit.execute.video import Delivered, Mp4Problem, probe_mp4
 from renderkit.providers.base import TaskState
 from renderkit.store.cache import Record
@@ -17,8 +20,16 @@ from renderkit.store.cache import Record
 DOWNLOAD_ATTEMPTS = 5
 
 
+BLOCK = 4 * 2**20  # bytes handed to the writer thread at a time
+QUEUED = 4  # blocks waiting for the writer at most: memory stays under (QUEUED + 2) * BLOCK whatever the size
+
+
 class Sink:
-    """A temp file that hashes what it holds and supports resume and restart."""
+    """A temp file that hashes what it holds, written by a thread of its own, resumable and restartable.
+
+    The event loop only receives: bytes are gathered into blocks that a writer thread appends and hashes, so the
+    network, the hash and the disk run at once. ``offset`` counts what was received, written or not yet.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -26,27 +37,64 @@ class Sink:
         self._digest = hashlib.sha256()
         if self._fh.tell():
             with path.open("rb") as fin:
-                while chunk := fin.read(1 << 20):
+                while chunk := fin.read(BLOCK):
                     self._digest.update(chunk)
+        self._offset = self._fh.tell()
+        self._buffer = bytearray()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+        self._failed: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_blocks, name="renderkit-sink", daemon=True)
+        self._writer.start()
+
+    def _write_blocks(self) -> None:
+        while (block := self._queue.get()) is not None:
+            if self._failed is None:
+                try:
+                    self._fh.write(block)
+                    self._digest.update(block)
+                except OSError as exc:  # raised to the caller at the next write or at finish
+                    self._failed = exc
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            raise self._failed
 
     @property
     def offset(self) -> int:
         """Bytes held so far (where a resumed download starts)."""
-        return self._fh.tell()
+        return self._offset
 
     def write(self, chunk: bytes) -> None:
-        """Append and hash ``chunk``."""
-        self._fh.write(chunk)
-        self._digest.update(chunk)
+        """Append ``chunk``; full blocks go to the writer (this waits only when the disk falls behind)."""
+        self._check()
+        self._buffer += chunk
+        self._offset += len(chunk)
+        if len(self._buffer) >= BLOCK:
+            self._queue.put(bytes(self._buffer))
+            self._buffer.clear()
+
+    def _drain(self) -> None:
+        """Hand over what is buffered and wait for the writer to finish everything."""
+        if self._buffer:
+            self._queue.put(bytes(self._buffer))
+            self._buffer.clear()
+        self._queue.put(None)
+        self._writer.join()
+        self._check()
 
     def reset(self) -> None:
         """Drop what is held: the server is sending from byte 0 again."""
+        self._drain()
         self._fh.seek(0)
         self._fh.truncate()
         self._digest = hashlib.sha256()
+        self._offset = 0
+        self._writer = threading.Thread(target=self._write_blocks, name="renderkit-sink", daemon=True)
+        self._writer.start()
 
     def finish(self) -> tuple[str, int]:
-        """Make the bytes durable and return their sha256 and size."""
+        """Make the bytes durable and return their sha256 and size (blocking: call it off the event loop)."""
+        self._drain()
         self._fh.flush()
         os.fsync(self._fh.fileno())
         size = self._fh.tell()
@@ -54,7 +102,11 @@ class Sink:
         return self._digest.hexdigest(), size
 
     def close(self) -> None:
-        """Close without finishing (the partial file stays for a resume)."""
+        """Close without finishing: what was received is written, and the partial file stays for a resume."""
+        try:
+            self._drain()
+        except OSError:
+            pass
         self._fh.close()
 
 
@@ -67,7 +119,7 @@ async def download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskState
         try:
             await rt.provider.download(state, sink)
         except ProviderError as exc:
-            sink.close()
+            await anyio.to_thread.run_sync(sink.close)
             if exc.expired:
                 status = f"HTTP {exc.status}" if exc.status else "expired"
                 raise SceneFailed(
@@ -82,6 +134,10 @@ async def download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskState
             ctx.on_event(Event(job.scene_id, "retry", f"download interrupted ({exc}); resuming"))
             await ctx.clock.sleep(ctx.backoff(attempt))
             continue
+        except BaseException:
+            with anyio.CancelScope(shield=True):  # cancelled or interrupted: keep what arrived, for a resume
+                await anyio.to_thread.run_sync(sink.close)
+            raise
         sha256, size = await anyio.to_thread.run_sync(sink.finish)
         try:
             delivered = await anyio.to_thread.run_sync(probe_mp4, part)

@@ -1,32 +1,20 @@
-"""What the executor is given and what it reports: jobs, per-provider runtimes, events and outcomes."""
+"""What the executor is given: jobs, per-provider runtimes, and the context its parts share."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import anyio
 
-from renderkit.execute.pacing import Backoff, Clock, TokenBucket
+from renderkit.execute.events import Event
+from renderkit.execute.pacing import Backoff, Clock, RateLimiter
 from renderkit.providers.base import Provider
 from renderkit.request import Request
-from renderkit.store.cache import Cache, Record
+from renderkit.store.cache import Cache
 from renderkit.store.journal import Journal
 
-Phase = Literal["waiting", "creating", "created", "rendering", "downloading", "rendered", "failed", "retry", "warning"]
-
 DEFAULT_DEADLINE = 3600.0
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something happened to one scene (or, with no scene, to the whole build); the CLI shows it."""
-
-    scene: str
-    phase: Phase
-    detail: str = ""
-    progress: int | None = None
 
 
 @dataclass
@@ -36,8 +24,8 @@ class ProviderRuntime:
     provider: Provider
     kind: str
     slots: anyio.CapacityLimiter
-    creates: TokenBucket
-    polls: TokenBucket
+    creates: RateLimiter
+    polls: RateLimiter
     poll_interval: float | None = None
     deadline: float = DEFAULT_DEADLINE
     # The first create goes alone: until it is answered the key is unproven, and a refused key must be refused
@@ -71,44 +59,6 @@ class Job:
     def length(self) -> int:
         """How long the finished video is, in seconds."""
         return self.request.seconds if self.duration is None else self.duration
-
-
-@dataclass
-class Outcome:
-    """How one scene ended."""
-
-    scene_id: str
-    key: str
-    record: Record | None = None
-    error: str | None = None
-    task_id: str | None = None
-    shared_with: str | None = None  # the scene whose identical render this one reused (paid once)
-    paid: bool = False  # this build's create made the render (not a task resumed or recovered from before)
-
-
-class SceneFailed(Exception):
-    """One scene cannot finish in this build; the message says what to do."""
-
-
-class StorageFailed(Exception):
-    """The disk refused a write renderkit cannot do without (journal, cache, temp file): the build stops."""
-
-    def __init__(self, exc: OSError, unjournaled: str | None = None) -> None:
-        where = exc.filename or "the cache"
-        paid = (
-            f"task {unjournaled} was created and paid for but could not be journaled; note its id. "
-            if unjournaled
-            else "tasks already paid for are journaled, so a rerun resumes them without paying again. "
-        )
-        super().__init__(
-            f"cannot write {where}: {exc.strerror or exc}; the build stopped. {paid}"
-            "Free some space or fix the permissions, then run the build again"
-        )
-
-
-class ProviderUnusable(Exception):
-    """The provider refused the API key (401/403) or cannot be reached at all: every other create would fail the
-    same way, so the build stops with one message."""
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Pacing for provider calls: the clock, a token bucket that adapts down on 429, and jittered backoff.
+"""Pacing for provider calls: the clock, a sliding-window rate limiter that adapts down on 429, and backoff.
 
 Every wait in the executor goes through a ``Clock``, so tests can run retries and polls on virtual time.
 """
@@ -6,13 +6,14 @@ Every wait in the executor goes through a ``Clock``, so tests can run retries an
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 
 import anyio
 
-# Calls are spaced 2% wider than 1/rate. Between the grant and the server's clock lie a journal fsync, a
-# connection and event-loop lateness (milliseconds, but uneven), so spacing exactly at the limit lets a
-# provider that counts a sliding window refuse a call now and then, and each refusal slows everyone by 20%.
+# The window is counted 2% wider than the provider's. Between the grant and the server's clock lie a journal
+# fsync, a connection and event-loop lateness (milliseconds, but uneven), so counting exactly at the limit lets
+# a provider that counts a sliding window refuse a call now and then, and each refusal slows everyone by 20%.
 HEADROOM = 1.02
 
 Backoff = Callable[[int], float]
@@ -36,34 +37,58 @@ def backoff(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     return step * (1 - 0.25 * random.random())
 
 
-class TokenBucket:
-    """Spaces calls at ``rate`` per second; a 429 pauses everyone and slows the rate, successes restore it."""
+class RateLimiter:
+    """At most ``rate`` calls per second over any sliding ``window`` of seconds, as providers count an rpm.
+
+    The first calls go at once, up to the window's allowance (a burst as wide as the provider permits), and
+    later ones wait for the oldest call in the window to age out. A 429 pauses every caller until the server's
+    wait (or a backoff) ends and narrows the allowance; successes widen it back.
+    """
 
     def __init__(
-        self, rate: float | None, *, floor: float = 0.1, clock: Clock | None = None, pause: Backoff = backoff
+        self,
+        rate: float | None,
+        *,
+        window: float = 60.0,
+        floor: float = 0.1,
+        clock: Clock | None = None,
+        pause: Backoff = backoff,
     ) -> None:
         self.configured = rate
         self.rate = rate
+        self.window = window
         self.floor = floor
         self.clock = clock or Clock()
         self._pause = pause
-        self._next = 0.0
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
         self._lock = anyio.Lock()
 
+    @property
+    def allowance(self) -> int:
+        """Calls allowed in one window at the current rate."""
+        return max(1, int(self.rate * self.window)) if self.rate else 0
+
     async def acquire(self) -> None:
-        """Wait for this caller's turn."""
+        """Wait for this caller's turn (callers are served in order)."""
         async with self._lock:
-            now = self.clock.now()
-            wait = self._next - now
-            start = max(now, self._next)
-            self._next = start + (HEADROOM / self.rate if self.rate else 0.0)
-        if wait > 0:
-            await self.clock.sleep(wait)
+            span = self.window * HEADROOM
+            while True:
+                now = self.clock.now()
+                while self._sent and self._sent[0] <= now - span:
+                    self._sent.popleft()
+                wait = self._paused_until - now
+                if self.rate and len(self._sent) >= self.allowance:
+                    wait = max(wait, self._sent[0] + span - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return
+                await self.clock.sleep(wait)
 
     def throttled(self, retry_after: float | None, attempt: int) -> float:
         """Record a 429: pause all callers until the server's wait (or a backoff) ends; return the pause."""
         pause = retry_after if retry_after is not None else self._pause(attempt)
-        self._next = max(self._next, self.clock.now() + pause)
+        self._paused_until = max(self._paused_until, self.clock.now() + pause)
         if self.rate is not None and self.configured is not None:
             self.rate = max(self.configured * self.floor, self.rate * 0.8)
         return pause

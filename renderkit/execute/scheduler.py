@@ -15,18 +15,9 @@ from dataclasses import dataclass, field
 import anyio
 
 from renderkit.execute import compose
+from renderkit.execute.events import Event, Outcome, ProviderUnusable, SceneFailed, StorageFailed
 from renderkit.execute.fetch import download
-from renderkit.execute.jobs import (
-    Context,
-    Event,
-    Job,
-    Outcome,
-    ProviderRuntime,
-    ProviderUnusable,
-    SceneFailed,
-    ShotJob,
-    StorageFailed,
-)
+from renderkit.execute.jobs import Context, Job, ProviderRuntime, ShotJob
 from renderkit.execute.pacing import Backoff, Clock, backoff
 from renderkit.execute.task import Tasks
 from renderkit.providers.base import CreateRequest, ImageInput
@@ -68,6 +59,12 @@ class Executor:
         self.on_record = on_record  # called off the event loop with each scene's record as soon as it is cached
         self.on_cached = on_cached  # called off the event loop with every record this build adds to the cache
         self._downloads = anyio.CapacityLimiter(downloads)
+        # Finished renders waiting for a download slot: while there are this many, no new create starts, so
+        # downloads keep ahead of creates and no paid result expires in a queue (result URLs live about an hour).
+        self.max_backlog = 2 * downloads
+        self.backlog = 0
+        self.peak_backlog = 0
+        self._drained = anyio.Condition()
         self._done: dict[str, anyio.Event] = {}
         self._outcomes: dict[str, Outcome] = {}
         self._claims: dict[str, _Claim] = {}
@@ -166,6 +163,9 @@ class Executor:
 
     async def _render(self, job: Job, outcome: Outcome) -> Record:
         rt = self.providers[job.provider]
+        async with self._drained:
+            while self.backlog >= self.max_backlog:
+                await self._drained.wait()
         async with rt.slots:
             with anyio.move_on_after(rt.deadline) as scope:
                 state = await self.tasks.obtain(job, rt, lambda: self._prepare(job))
@@ -189,8 +189,15 @@ class Executor:
             await self.ctx.record(journal.failed, job.key, f"{reason}{code}")
             raise SceneFailed(f"provider failed task {state.task_id}: {reason}{code}")
         await self.ctx.record(journal.completed, job.key)
-        async with self._downloads:
-            return await download(self.ctx, job, rt, state)
+        self.backlog += 1
+        self.peak_backlog = max(self.peak_backlog, self.backlog)
+        try:
+            async with self._downloads:
+                return await download(self.ctx, job, rt, state)
+        finally:
+            self.backlog -= 1
+            async with self._drained:
+                self._drained.notify_all()
 
     async def _prepare(self, job: Job) -> CreateRequest:
         """The create to send: the request, its reference image ready to upload, and the task it is made from."""

@@ -15,7 +15,8 @@ import anyio
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Context, Event, Job, ProviderRuntime, ProviderUnusable, SceneFailed, StorageFailed
+from renderkit.execute.events import Event, ProviderUnusable, SceneFailed, StorageFailed
+from renderkit.execute.jobs import Context, Job, ProviderRuntime
 from renderkit.providers.base import CreateRequest, TaskState
 
 DEFAULT_POLL = 2.0
@@ -25,6 +26,9 @@ CREATE_RETRIES = 20  # refused creates (429, 408, 409): not charged, but a provi
 CREATE_RETRY_SECONDS = 900.0
 CONNECT_RETRIES = 3  # connection refused, DNS: nothing was sent; the base_url or the network is wrong
 POLL_RETRIES = 20  # consecutive failed polls of one task
+MAX_PROGRESS_WAIT = 60.0  # seconds: the longest wait a progress estimate may ask for between two polls
+
+RenderKind = tuple[str, str, str, int, bool]  # provider, model, size, seconds, made from another task
 
 Prepare = Callable[[], Awaitable[CreateRequest]]
 
@@ -36,7 +40,7 @@ class Tasks:
         self.ctx = ctx
         self.force = force
         self._created_at: dict[str, float] = {}  # job key -> when this build's create for it was answered
-        self._fastest: dict[tuple[str, str, str, int, bool], float] = {}  # kind of render -> shortest create-to-done
+        self._took: dict[RenderKind, list[float]] = {}  # kind of render -> create-to-done times seen in this build
         self.created: set[str] = set()  # keys whose create this build sent and the provider accepted
 
     async def obtain(self, job: Job, rt: ProviderRuntime, prepare: Prepare) -> TaskState:
@@ -185,15 +189,15 @@ class Tasks:
         born = self._created_at.get(job.key)
         req = job.request
         kind = (job.provider, req.model, req.size, req.seconds, req.link in ("remix_of", "extend_of"))
-        fastest = self._fastest.get(kind)
         started = sent = ctx.clock.now()
+        first = True
         while state.status in ("queued", "running"):
             wait = state.poll_after if state.poll_after is not None else interval
             # Space polls from when the last one was sent, so round trips do not stretch every wait.
             due = sent + wait
-            if born is not None and fastest is not None:
-                # No render of this kind finished sooner in this build, so an earlier poll would be wasted.
-                due, fastest = max(due, born + fastest), None
+            if born is not None:
+                due = max(due, self._expected(kind, born, state, sent) if first or state.progress else due)
+            first = False
             await ctx.clock.sleep(due - ctx.clock.now())
             if state.poll_after is None:
                 interval = min(max(interval * 1.5, interval), max(DEFAULT_REFRESH, rt.poll_interval or 0.0))
@@ -218,8 +222,22 @@ class Tasks:
                 continue
             ctx.on_event(Event(job.scene_id, "rendering", state.raw_status, state.progress))
         if born is not None and state.status == "completed":
-            self._fastest[kind] = min(sent - born, self._fastest.get(kind, sent - born))
+            self._took.setdefault(kind, []).append(sent - born)
         return state
+
+    def _expected(self, kind: RenderKind, born: float, state: TaskState, now: float) -> float:
+        """When the task is likely done, so no poll is wasted before it: from its progress when the provider
+        reports one, else from how long renders of this kind took in this build (an early quantile, so a slow
+        first render does not delay the rest); ``born`` when nothing is known."""
+        progress = state.progress
+        if progress is not None and 0 < progress < 100:
+            # Progress rises about linearly with time on every provider seen; aim just past the estimate.
+            elapsed = now - born
+            return min(born + elapsed * 100 / progress, now + MAX_PROGRESS_WAIT)
+        took = sorted(self._took.get(kind, ()))
+        if not took:
+            return born
+        return born + took[len(took) // 10]
 
 
 def echo(job: Job) -> str:

@@ -12,11 +12,10 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from renderkit.errors import BusyError, InputError, ProviderError, StorageError
-from renderkit.execute.jobs import Event, Job, Outcome, ProviderUnusable, ShotJob, StorageFailed
+from renderkit.execute.events import Event, Outcome, ProviderUnusable, StorageFailed
 from renderkit.manifest.load import load_manifest
 from renderkit.manifest.model import Manifest
 from renderkit.ops.outputs import Outputs
@@ -29,6 +28,11 @@ from renderkit.store.cache import Record
 from renderkit.store.journal import Journal
 from renderkit.store.layout import BUILD_LOCK_WAIT, lock_path
 from renderkit.store.lockfile import Lock, LockEntry, write_lock
+
+if TYPE_CHECKING:  # a build with nothing to render loads neither the executor nor httpx
+    import httpx
+
+    from renderkit.execute.jobs import Job
 
 __all__ = ["Build", "BuildOptions", "BuildReport", "SceneReport"]
 
@@ -59,6 +63,8 @@ class _Prepared:
 
 def _job(item: PlanItem) -> Job:
     """The executor's job for one planned scene."""
+    from renderkit.execute.jobs import Job, ShotJob
+
     scene = item.scene
     return Job(
         scene_id=scene.id,
@@ -112,7 +118,7 @@ class Build:
         keys = self._api_keys(manifest, {i.scene.provider for i in first.todo})
         outputs = Outputs(manifest, first.state.cache)
         if not first.todo:
-            records = self._records(first, {})
+            records = self._records(first, {}, afresh=False)
             if self._up_to_date(first, outputs, records):
                 sharing.push_mine(self._mine(first))
                 first.state.cache.close()
@@ -206,9 +212,15 @@ class Build:
         in_shard = prepared.in_shard
         return [i for i in prepared.plan.items if in_shard is None or i.scene.id in in_shard]
 
-    def _records(self, prepared: _Prepared, outcomes: Mapping[str, Outcome]) -> dict[str, Record]:
-        """Scene id -> the finished render each scene has now: this build's, else the cache's (read afresh)."""
-        cache = prepared.state.cache
+    def _records(
+        self, prepared: _Prepared, outcomes: Mapping[str, Outcome], *, afresh: bool = True
+    ) -> dict[str, Record]:
+        """Scene id -> the finished render each scene has now: this build's, else the cache's.
+
+        ``afresh`` reads the index again (after execution or an interrupt, renders finished that the plan did not
+        see); without it the plan's own reads are reused.
+        """
+        state = prepared.state
         records: dict[str, Record] = {}
         by_key: dict[str, Record | None] = {}
         for item in prepared.plan.items:
@@ -218,7 +230,10 @@ class Build:
                     records[item.scene.id] = outcome.record
                 continue
             if item.key not in by_key:
-                by_key[item.key] = cache.usable(item.key)
+                if afresh:
+                    by_key[item.key] = state.cache.usable(item.key)
+                else:
+                    by_key[item.key] = state.record(item.key) if state.cached(item.key) else None
             if (found := by_key[item.key]) is not None:
                 records[item.scene.id] = found
         return records

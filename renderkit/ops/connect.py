@@ -11,7 +11,7 @@ import httpx
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.execute.jobs import ProviderRuntime
-from renderkit.execute.pacing import TokenBucket
+from renderkit.execute.pacing import RateLimiter
 from renderkit.manifest.model import Manifest, ProviderConfig
 from renderkit.providers.http import Limits
 from renderkit.providers.registry import open_provider
@@ -87,8 +87,8 @@ def _runtime(
         provider=provider,
         kind=cfg.kind,
         slots=anyio.CapacityLimiter(slots),
-        creates=TokenBucket(cfg.rpm / 60.0 if cfg.rpm else None),
-        polls=TokenBucket(None),
+        creates=RateLimiter(cfg.rpm / 60.0 if cfg.rpm else None),
+        polls=RateLimiter(None),
         poll_interval=cfg.poll_interval,
         deadline=cfg.timeout or DEFAULT_TIMEOUT,
     )

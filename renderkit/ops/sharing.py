@@ -11,14 +11,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from renderkit.errors import RemoteError
 from renderkit.ops.outputs import Outputs
 from renderkit.plan.plan import PlanItem
 from renderkit.request import render_key
 from renderkit.store.cache import Cache, Record, sha256_file
+from renderkit.store.layout import REMOTE_ENV, REMOTE_MODE_ENV
 from renderkit.store.lockfile import Lock
-from renderkit.store.remote import Remote, RemoteConfig
+
+if TYPE_CHECKING:  # obstore loads only for a build that has a remote
+    from renderkit.store.remote import Remote, RemoteConfig
 
 # Remote calls in flight at once: object stores answer each in milliseconds and serve many at a time.
 CONCURRENCY = 8
@@ -41,7 +45,11 @@ class Sharing:
     def __init__(self, cache: Cache, environ: Mapping[str, str], manifest_remote: str | None) -> None:
         self.cache = cache
         self.environ = environ
-        self.config = RemoteConfig.from_env(manifest_remote, environ)
+        self.config: RemoteConfig | None = None
+        if (environ.get(REMOTE_ENV) or manifest_remote) and environ.get(REMOTE_MODE_ENV) != "off":
+            from renderkit.store.remote import RemoteConfig
+
+            self.config = RemoteConfig.from_env(manifest_remote, environ)
         self.adopted: list[str] = []  # scene ids
         self.pulled: list[str] = []  # render keys
         self.pushed: list[str] = []
@@ -86,6 +94,8 @@ class Sharing:
         if self.config is None or self.down is not None:
             return None
         if self._remote is None:
+            from renderkit.store.remote import Remote
+
             try:
                 self._remote = Remote(self.config, self.environ)
             except RemoteError as exc:

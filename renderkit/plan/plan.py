@@ -5,7 +5,7 @@ Computed from the manifest, the input files and what the cache and the lock hold
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
@@ -26,7 +26,7 @@ class Previous:
 
     key: str
     request: Mapping[str, object] | None
-    output: bool = False
+    output: Callable[[], bool] = lambda: False  # asked only for a scene not in the cache: it costs a stat
 
 
 class State(Protocol):
@@ -181,7 +181,7 @@ def _verdict(
     if state.cached(key):
         same = previous is not None and previous.key == key
         return "cached", "unchanged" if same else "same request as a cached render"
-    if previous is not None and previous.key == key and previous.output:
+    if previous is not None and previous.key == key and previous.output():
         return "cached", "the output is the file the lock pins (a build adopts it)"
     task = state.paid(key)
     if task is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ class BuildState:
         self._journal: dict[str, str] | None = None
         self.root = root  # where the lock's file paths start (the manifest's folder)
         self._records: dict[str, Record | None] = {}
+        self._cached: dict[str, bool] = {}
 
     def record(self, key: str) -> Record | None:
         """The cache record for a key (memoised: the planner and the build ask more than once)."""
@@ -31,9 +33,11 @@ class BuildState:
         return self._records[key]
 
     def cached(self, key: str) -> bool:
-        """The cache holds a finished render for this key whose blob is present."""
-        rec = self.record(key)
-        return rec is not None and self.cache.has_blob(rec.sha256, rec.bytes)
+        """The cache holds a finished render for this key whose blob is present (memoised like ``record``)."""
+        if key not in self._cached:
+            rec = self.record(key)
+            self._cached[key] = rec is not None and self.cache.has_blob(rec.sha256, rec.bytes)
+        return self._cached[key]
 
     def paid(self, key: str) -> str | None:
         """The task id the journal holds for ``key`` (created, not yet downloaded), or None."""
@@ -48,14 +52,15 @@ class BuildState:
             return None
         entry = self.lock.entries[scene_id]
         rec = self.record(entry.key)
-        return Previous(key=entry.key, request=rec.request if rec is not None else None, output=self._at_hand(entry))
+        request = rec.request if rec is not None else None
+        return Previous(key=entry.key, request=request, output=functools.partial(self._at_hand, entry))
 
     def _at_hand(self, entry: LockEntry) -> bool:
         """Whether the output the lock pins is on disk with its size (a build checks its sha256 before use)."""
         if self.root is None:
             return False
         try:
-            return (self.root / entry.file).stat().st_size == entry.bytes
+            return os.stat(os.path.join(self.root, entry.file)).st_size == entry.bytes
         except OSError:
             return False
 

@@ -77,7 +77,11 @@ class CacheLayout:
 
     def blob(self, sha256: str) -> Path:
         """Where the blob with this digest lives."""
-        return self.blobs / sha256[:2] / sha256
+        return Path(self.blob_name(sha256))
+
+    def blob_name(self, sha256: str) -> str:
+        """``blob`` as a plain string: asked for every scene of a plan, where pathlib's parsing shows."""
+        return os.path.join(self.root, "blobs", sha256[:2], sha256)
 
     def memo(self, manifest: Path) -> Path:
         """The no-op memo of ``manifest``, named by its absolute path."""

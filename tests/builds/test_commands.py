@@ -8,7 +8,7 @@ import pytest
 from filelock import FileLock
 
 from renderkit.cli import main
-from renderkit.execute.jobs import Event
+from renderkit.execute.events import Event
 from renderkit.ops.build import Build, BuildOptions
 from renderkit.simulator import Simulator
 from renderkit.store.cache import Cache

@@ -16,8 +16,9 @@ import anyio.lowlevel
 import pytest
 
 from renderkit.errors import ProviderError
-from renderkit.execute.jobs import Event, Job, Outcome, ProviderRuntime, ProviderUnusable
-from renderkit.execute.pacing import Clock, TokenBucket
+from renderkit.execute.events import Event, Outcome, ProviderUnusable
+from renderkit.execute.jobs import Job, ProviderRuntime
+from renderkit.execute.pacing import Clock, RateLimiter
 from renderkit.execute.scheduler import Executor
 from renderkit.providers.base import CreateRequest, DownloadSink, TaskState
 from renderkit.request import Request
@@ -119,8 +120,8 @@ class Harness:
             provider=provider,
             kind="openai",
             slots=anyio.CapacityLimiter(4),
-            creates=TokenBucket(rpm / 60 if rpm else None, clock=self.clock, pause=lambda attempt: 2.0),
-            polls=TokenBucket(None, clock=self.clock),
+            creates=RateLimiter(rpm / 60 if rpm else None, clock=self.clock, pause=lambda attempt: 2.0),
+            polls=RateLimiter(None, clock=self.clock),
             poll_interval=1.0,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from renderkit.cli.progress import HEARTBEAT, PlainProgress
-from renderkit.execute.jobs import Event
+from renderkit.execute.events import Event
 
 
 class Clock:
