@@ -30,6 +30,13 @@ def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
         "--model", action="append", default=[], metavar="NAME", help="served model (repeatable; default any)"
     )
     p.add_argument("--latency", type=float, default=1.0, metavar="SECONDS", help="create to completed")
+    p.add_argument(
+        "--latency-spread",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="draw each task's latency from latency ± this (seeded by --seed)",
+    )
     p.add_argument("--status-lag", type=float, default=0.0, metavar="SECONDS", help="answer NOT_START this long")
     p.add_argument("--ttl", type=float, default=3600.0, metavar="SECONDS", help="result lifetime after completion")
     p.add_argument(
@@ -64,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             models=tuple(args.model),
             dialect=args.dialect,
             latency=args.latency,
+            latency_spread=args.latency_spread,
             status_lag=args.status_lag,
             ttl=args.ttl,
             url_ttl=args.url_ttl,

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
@@ -61,6 +62,7 @@ class SimApp:
         self.ledger = Ledger()
         self.faults = FaultSet(config.faults, config.seed)
         self.store = Store(config.seed)
+        self._latencies = random.Random(f"latency:{config.seed or 0}")
         self.window = RateWindow()
         # One render per core: each render runs one x264 thread, so more workers would only contend.
         self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="renderkit-render")
@@ -95,6 +97,7 @@ class SimApp:
         self.ledger = Ledger()
         self.faults = FaultSet(self.config.faults, self.config.seed)
         self.store = Store(self.config.seed)
+        self._latencies = random.Random(f"latency:{self.config.seed or 0}")
         self.window = RateWindow()
         self.media = MediaCache(self._pool)
 
@@ -163,6 +166,12 @@ class SimApp:
         complete = await send_reply(send, reply, cut=cut, head=method == "HEAD")
         if not complete:
             await drop(scope, receive, self.transports)
+
+    def _latency(self, config: SimConfig) -> float:
+        """This task's create-to-completed time: the configured latency, spread when asked."""
+        if not config.latency_spread:
+            return config.latency
+        return self._latencies.uniform(config.latency - config.latency_spread, config.latency + config.latency_spread)
 
     async def _lie(self, send: Send, lie: Fault) -> None:
         size = float(lie.param) if lie.param else None
@@ -273,7 +282,7 @@ class SimApp:
             action=action or ("generate" if req.image or req.note.startswith("image") else "textGenerate"),
             created=now,
             created_wall=self.clock.wall(),
-            latency=config.latency,
+            latency=self._latency(config),
             ttl=config.ttl,
             url_ttl=config.url_ttl,
             stamp=stamp,

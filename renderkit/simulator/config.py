@@ -14,7 +14,9 @@ DIALECTS = ("openai", "envelope", "taskdto", "video-object")
 class SimConfig:
     """How the simulator listens, answers and misbehaves; every duration is in wall-clock seconds.
 
-    ``latency`` is create-to-completed; ``status_lag`` keeps a new task answering NOT_START/``unknown``;
+    ``latency`` is create-to-completed, and with ``latency_spread`` each task's is drawn from
+    U(latency - spread, latency + spread) (seeded by ``seed``), as real renders vary; ``status_lag`` keeps a
+    new task answering NOT_START/``unknown``;
     ``ttl`` is how long results live after completion; with ``url_ttl`` set, result URLs are signed file URLs
     (``/files/{id}.mp4?expires=``) that stop working that long after completion while the content route
     still serves; ``rate_window`` is the length of the "minute" that ``rpm`` counts over (shrink it in
@@ -31,6 +33,7 @@ class SimConfig:
     models: tuple[str, ...] = ()
     dialect: str = "openai"
     latency: float = 1.0
+    latency_spread: float = 0.0
     status_lag: float = 0.0
     ttl: float = 3600.0
     url_ttl: float | None = None
@@ -52,9 +55,11 @@ class SimConfig:
                 f"refusing to listen on non-loopback host {self.host!r}; pass allow_remote=True "
                 "(--allow-remote) to expose the simulator"
             )
-        for name in ("latency", "status_lag", "ttl"):
+        for name in ("latency", "status_lag", "ttl", "latency_spread"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 seconds")
+        if self.latency_spread > self.latency:
+            raise ValueError("latency_spread must not exceed latency (a task cannot finish before it starts)")
         if self.rate_window <= 0:
             raise ValueError("rate_window must be > 0 seconds")
         if self.url_ttl is not None and self.url_ttl < 0:
