@@ -1,49 +1,86 @@
-"""`renderkit plan [MANIFEST] [--json]`: what a build would render, why, and what it would cost; sends nothing."""
+"""`renderkit plan [MANIFEST] [--json] [--force ID] [--max-cost USD] [--detailed-exitcode]`: what a build would
+render, why, and what it would cost; sends nothing."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from renderkit.cli.validate import load_or_report
-from renderkit.errors import InputError, ManifestError
+from renderkit.cli.build import _number
+from renderkit.cli.common import add_json, add_manifest, emit, find_manifest
+from renderkit.errors import InputError, RefusedError
+from renderkit.manifest.load import load_manifest
 from renderkit.plan.plan import Plan, PlanItem, make_plan
+from renderkit.plan.policy import refuse_budget
+
+# --detailed-exitcode, as Terraform's: what a CI step can tell apart without parsing anything.
+NOTHING, WOULD_RENDER, WOULD_REFUSE = 0, 2, 3
 
 if TYPE_CHECKING:
     from renderkit.plan.state import BuildState
 
 
-def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any, help_text: str, parents: Sequence[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the command."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("plan", help=help_text, description=help_text)
-    parser.add_argument("manifest", nargs="?", default="renderkit.yaml", help="default: ./renderkit.yaml")
-    parser.add_argument("--json", action="store_true", help="write the plan as one JSON document to stdout")
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "plan", help=help_text, description=help_text, parents=parents
+    )
+    add_manifest(parser)
+    add_json(parser, "the plan")
     parser.add_argument(
         "--force", action="append", default=[], metavar="ID", help="plan scene ID as a render even when cached"
+    )
+    parser.add_argument(
+        "--max-cost",
+        type=_number(float, 0, "an amount in USD", "2.50"),
+        metavar="USD",
+        help="say whether a build with this cap would be refused",
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when nothing would render, 2 when something would, 3 when the build would be refused",
     )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Plan the manifest against the lock and cache; human table to stderr, JSON to stdout."""
-    manifest = load_or_report(args.manifest)
-    if manifest is None:
-        return ManifestError.exit_code
+    path = find_manifest(args.manifest)
+    manifest = load_manifest(path)
+    for warning in manifest.warnings:
+        print(warning, file=sys.stderr)
+    force = [scene for value in args.force for scene in value.split(",") if scene]
     known = {s.id for s in manifest.scenes}
-    unknown = [i for i in args.force if i not in known]
+    unknown = [i for i in force if i not in known]
     if unknown:
-        raise InputError(f"--force {unknown[0]}: no scene has that id; use one of the ids in {args.manifest}")
+        raise InputError(f"--force {unknown[0]}: no scene has that id; use one of the ids in {path}")
     from renderkit.plan.state import open_state  # the cache layer loads only when a plan is made
 
     state = open_state(manifest, os.environ)
-    plan = make_plan(manifest, state, force=args.force)
-    print(_table(plan), file=sys.stderr)
+    plan = make_plan(manifest, state, force=force)
+    refusal = _refusal(plan, args.max_cost)
+    if not args.quiet:
+        print(_table(plan, refusal), file=sys.stderr)
     if args.json:
-        print(json.dumps(_document(args.manifest, plan, state), indent=2))
-    return 0
+        emit({**_document(plan, state), "refused": refusal})
+    if not args.detailed_exitcode:
+        return NOTHING
+    if refusal is not None:
+        return WOULD_REFUSE
+    return WOULD_RENDER if plan.to_render else NOTHING
+
+
+def _refusal(plan: Plan, max_cost: float | None) -> str | None:
+    """Why a build of this plan would be refused for its cost, or None."""
+    try:
+        refuse_budget(plan.to_render, plan.manifest.budget, max_cost)
+    except RefusedError as exc:
+        return str(exc)
+    return None
 
 
 def _money(cost: float | None) -> str:
@@ -64,7 +101,7 @@ def _reason(item: PlanItem) -> str:
     return f"{item.reason}; {rendering} of {len(item.shots)} shots render, {len(item.shots) - rendering} cached"
 
 
-def _table(plan: Plan) -> str:
+def _table(plan: Plan, refusal: str | None) -> str:
     rows = [("STATUS", "SCENE", "WAITS ON", "COST", "REASON")]
     rows += [
         (i.status, i.scene.id, _waits_on(i), _money(i.cost_usd) if i.status != "cached" else "-", _reason(i))
@@ -79,22 +116,21 @@ def _table(plan: Plan) -> str:
     summary = f"{len(paying)} to render{resuming}, {cached} cached; estimated cost {_money(plan.total_cost_usd)}"
     if plan.unknown_cost:
         summary += f" plus unknown for {', '.join(plan.unknown_cost)}"
-    budget = plan.manifest.budget
-    if budget is not None and plan.total_cost_usd > budget:
-        summary += f"; over the budget of {_money(budget)}, so build would refuse"
+    if refusal is not None:
+        summary += f"\nbuild would refuse: {refusal}"
     return "\n".join([*lines, summary])
 
 
-def _document(path: str, plan: Plan, state: BuildState) -> dict[str, object]:
-    """The `--json` document; `rendered` counts the scenes a build would render (render and blocked)."""
+def _document(plan: Plan, state: BuildState) -> dict[str, object]:
+    """The `--json` document; `rendered` counts the scenes a build would work on (render, blocked, resume)."""
     return {
-        "manifest": path,
+        "manifest": str(plan.manifest.path.absolute()),
         "scenes": [_scene(plan, item, state) for item in plan.items],
         "totals": {
             "rendered": len(plan.to_render),
             "cached": len(plan.items) - len(plan.to_render),
             "failed": 0,
-            "cost_usd": plan.total_cost_usd,
+            "cost_usd": float(plan.total_cost_usd),
             "unknown_cost": len(plan.unknown_cost),
         },
     }

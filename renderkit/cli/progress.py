@@ -32,9 +32,10 @@ _BUSY = frozenset({"creating", "created", "rendering", "downloading", "retry"})
 class PlainProgress:
     """One line per state change, for logs; a scene still at work says so at least every ``HEARTBEAT`` s."""
 
-    def __init__(self, stream: IO[str], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, stream: IO[str], clock: Callable[[], float] = time.monotonic, *, quiet: bool = False) -> None:
         self.stream = stream
         self.clock = clock
+        self.quiet = quiet  # -q: warnings and failures only, no heartbeat
         self._last: dict[str, Event] = {}
         self._said: dict[str, float] = {}  # scene -> when its last line was printed
         self._since: dict[str, float] = {}  # scene -> when it started working
@@ -43,6 +44,8 @@ class PlainProgress:
         self._beat: threading.Thread | None = None
 
     def __enter__(self) -> PlainProgress:
+        if self.quiet:
+            return self
         self._beat = threading.Thread(target=self._beating, name="renderkit-heartbeat", daemon=True)
         self._beat.start()
         return self
@@ -70,6 +73,8 @@ class PlainProgress:
         """Nothing to show before the first event in a log."""
 
     def __call__(self, event: Event) -> None:
+        if self.quiet and event.phase not in ("warning", "failed"):
+            return
         now = self.clock()
         with self._lock:
             if not event.scene:
@@ -89,44 +94,59 @@ class PlainProgress:
             self._said[scene] = now
 
 
-class LiveProgress:
-    """A rich live table: one row per scene, an overall count and the spend so far."""
+_ACTIVE = frozenset({"creating", "created", "rendering", "downloading", "retry", "waiting"})
+_SCENE_WIDTH = 24
+_ORDER = {"failed": 1, "queued": 2, "rendered": 3}  # rows shown first when the terminal is short: active ones
 
-    def __init__(self, stream: IO[str]) -> None:
+
+def _clock_text(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` past an hour."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class LiveProgress:
+    """Rich progress widgets: a row per planned scene (queued ones too), then the planned total, spend and ETA.
+
+    Sized for 80 columns: the scene column is cut with an ellipsis, the bars are narrow, nothing wraps.
+    """
+
+    def __init__(self, stream: IO[str], clock: Callable[[], float] = time.monotonic, **console: Any) -> None:
         from rich.console import Console
         from rich.live import Live
+        from rich.progress import BarColumn, Progress, TextColumn
+        from rich.table import Column
 
-        self.console = Console(file=stream)
-        self.total = 0
-        self.costs: dict[str, float | None] = {}
-        self.rows: dict[str, tuple[str, str, int | None]] = {}
-        self.started = time.monotonic()
-        self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+        self.console = Console(file=stream, **console)
+        self.clock = clock
+        self.started = clock()
+        self.costs: dict[str, float] = {}
+        self.planned_usd = 0.0
+        self.unknown = 0
+        self.notional = False
+        self.rows: dict[str, tuple[str, int]] = {}  # scene -> (phase or "queued", percent)
+        self.tasks: dict[str, Any] = {}  # scene -> its rich task id
+        self._lock = threading.Lock()
+        bar = 20 if self.console.width < 120 else 40
 
-    def _render(self) -> Any:
-        from rich.table import Table
+        def text(field: str, width: int | None = None) -> Any:
+            return TextColumn(field, table_column=Column(width=width, no_wrap=True, overflow="ellipsis"))
 
-        done = sum(1 for phase, _, _ in self.rows.values() if phase == "rendered")
-        failed = sum(1 for phase, _, _ in self.rows.values() if phase == "failed")
-        spent = sum(self.costs.get(s) or 0.0 for s, (phase, _, _) in self.rows.items() if phase == "rendered")
-        elapsed = time.monotonic() - self.started
-        title = f"renderkit build: {done}/{self.total} rendered, {failed} failed, ${spent:.2f} spent, {elapsed:.0f}s"
-        table = Table(title=title, expand=False)
-        table.add_column("scene", no_wrap=True, max_width=28)
-        table.add_column("state", no_wrap=True, min_width=11)
-        table.add_column("progress", justify="right", no_wrap=True, min_width=8)
-        table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=40)
-        # Active scenes first, then failures, then finished ones, as many as the terminal has room for.
-        order = {"rendered": 2, "failed": 1}
-        rows = sorted(self.rows.items(), key=lambda kv: (order.get(kv[1][0], 0), kv[0]))
-        room = max(3, self.console.size.height - 8)
-        for scene, (phase, detail, progress) in rows[:room]:
-            style = {"rendered": "green", "failed": "red", "retry": "yellow"}.get(phase, "")
-            pct = f"{progress}%" if progress is not None else ""
-            table.add_row(scene, f"[{style}]{_PHASE_WORD[phase]}[/]" if style else _PHASE_WORD[phase], pct, detail)
-        if len(rows) > room:
-            table.add_row(f"… {len(rows) - room} more", "", "", "")
-        return table
+        self.scenes = Progress(
+            text("{task.description}", _SCENE_WIDTH),
+            BarColumn(bar_width=bar, finished_style="green"),
+            text("{task.fields[state]}"),
+            console=self.console,
+        )
+        self.totals = Progress(
+            text("[bold]{task.description}"),
+            BarColumn(bar_width=bar),
+            text("{task.fields[summary]}"),
+            console=self.console,
+        )
+        self.total_task = self.totals.add_task("total", total=None, summary="planning")
+        self.live = Live(console=self.console, get_renderable=self._render, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> LiveProgress:
         self.live.__enter__()
@@ -135,29 +155,100 @@ class LiveProgress:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.live.update(self._render())
         self.live.__exit__(exc_type, exc, tb)
 
     def planned(self, plan: Plan, todo: Sequence[PlanItem]) -> None:
-        """The scenes this build will render and what each costs."""
-        self.total = len(todo)
-        self.costs = {i.scene.id: i.cost_usd for i in todo}
-        self.live.update(self._render())
+        """The scenes this build will render, each with a queued row, and what they cost together."""
+        from renderkit.manifest.load import SIMULATOR
+
+        with self._lock:
+            self.started = self.clock()
+            self.costs = {i.scene.id: i.cost_usd or 0.0 for i in todo}
+            self.planned_usd = sum(self.costs.values())
+            self.unknown = sum(1 for i in todo if i.cost_usd is None)
+            kinds = {plan.manifest.providers[i.scene.provider].kind for i in todo}
+            self.notional = SIMULATOR in kinds
+            for item in todo:
+                self._add(item.scene.id)
+            self.totals.update(self.total_task, total=100 * max(1, len(todo)), completed=0)
+
+    def _add(self, scene: str) -> None:
+        """A row for ``scene``, queued until its first event."""
+        self.rows[scene] = ("queued", 0)
+        self.tasks[scene] = self.scenes.add_task(scene, total=100, state="queued", key=scene)
 
     def __call__(self, event: Event) -> None:
         if not event.scene:
-            self.console.print(f"renderkit: {_PHASE_WORD[event.phase]} {event.detail}")
+            self.console.print(f"renderkit: {_PHASE_WORD[event.phase]} {event.detail}", highlight=False)
             return
-        old = self.rows.get(event.scene, ("waiting", "", None))
-        progress = event.progress if event.progress is not None else old[2]
-        if event.phase == "rendered":
-            progress = 100
-        self.rows[event.scene] = (event.phase, event.detail or old[1], progress)
-        self.live.update(self._render())
+        with self._lock:
+            if event.scene not in self.rows:
+                self._add(event.scene)
+            percent = self.rows[event.scene][1]
+            if event.progress is not None:
+                percent = event.progress
+            if event.phase in ("downloading", "rendered"):
+                percent = 100
+            self.rows[event.scene] = (event.phase, percent)
+            self.scenes.update(self.tasks[event.scene], completed=percent, state=self._state(event, percent))
+
+    @staticmethod
+    def _state(event: Event, percent: int) -> str:
+        """The row's words: a failure says FAILED and why, never a percentage."""
+        word = _PHASE_WORD[event.phase]
+        if event.phase == "failed":
+            return f"[red]FAILED[/] {event.detail}"
+        if event.phase == "rendering":
+            return f"{word} {percent}%"
+        if event.phase in ("retry", "waiting") and event.detail:
+            return f"[yellow]{word}[/] {event.detail}" if event.phase == "retry" else f"{word} {event.detail}"
+        return word
+
+    def _render(self) -> Any:
+        from rich.console import Group
+        from rich.text import Text
+
+        with self._lock:
+            rows = self.rows
+            done = sum(1 for phase, _ in rows.values() if phase == "rendered")
+            failed = sum(1 for phase, _ in rows.values() if phase == "failed")
+            spent = sum(self.costs.get(s, 0.0) for s, (phase, _) in rows.items() if phase == "rendered")
+            finished = sum(100 if phase in ("rendered", "failed") else pct for phase, pct in rows.values())
+            share = finished / (100 * len(rows)) if rows else 0.0
+            elapsed = self.clock() - self.started
+            eta = _clock_text(elapsed * (1 - share) / share) if share > 0 else "-:--"
+            unknown = f" + {self.unknown} unpriced" if self.unknown else ""
+            outcome = f"{done}/{len(rows)} done" + (f", {failed} failed" if failed else "")
+            summary = (
+                f"{outcome} · ${spent:.2f} of ${self.planned_usd:.2f}{unknown} · {_clock_text(elapsed)} · ETA {eta}"
+            )
+            self.totals.update(self.total_task, completed=finished, summary=summary)
+            hidden = self._fit(rows)
+        parts: list[Any] = [Text(f"renderkit build: {len(rows)} scene(s) to render, ${self.planned_usd:.2f} planned")]
+        if self.notional:
+            parts.append(Text("note: the simulator charges nothing; its prices are notional", style="dim"))
+        parts.append(self.scenes)
+        if hidden:
+            parts.append(Text(f"… {hidden} more row(s) (done or queued) off screen", style="dim"))
+        parts.append(self.totals)
+        return Group(*parts)
+
+    def _fit(self, rows: dict[str, tuple[str, int]]) -> int:
+        """Show as many rows as the terminal has room for, active scenes first; return how many are hidden."""
+        room = max(3, self.console.size.height - 6)
+        ranked = sorted(rows, key=lambda scene: _ORDER.get(rows[scene][0], 0))
+        shown = set(ranked[:room])
+        for task in self.scenes.tasks:
+            visible = task.fields["key"] in shown
+            if task.visible != visible:
+                self.scenes.update(task.id, visible=visible)
+        return max(0, len(rows) - room)
 
 
-def progress_for(stream: IO[str]) -> PlainProgress | LiveProgress:
-    """A live display on a terminal, plain lines otherwise."""
+def progress_for(stream: IO[str], *, quiet: bool = False) -> PlainProgress | LiveProgress:
+    """A live display on a terminal, plain lines otherwise; ``quiet`` prints only warnings and failures."""
+    if quiet:
+        return PlainProgress(stream, quiet=True)
     if stream.isatty() and stream is sys.stderr:
         return LiveProgress(stream)
     return PlainProgress(stream)

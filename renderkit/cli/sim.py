@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from renderkit.errors import InputError
 
 
-def add_parser(subparsers: Any, help_text: str) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any, help_text: str, parents: Sequence[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register `sim` and its flags."""
     from renderkit.simulator.config import DIALECTS
 
     p: argparse.ArgumentParser = subparsers.add_parser(
         "sim",
         help=help_text,
+        parents=parents,
         description="Run the renderkit simulator: every provider route, real MP4s, faults and a ledger.",
         epilog="Fault SPEC: WHERE:KIND[=PARAM][:WHEN], e.g. create:503:@1, content:truncate=0.3:0.5, "
         "'POST /v1/videos:drop-after:@2'. WHERE: create, poll, content, list, delete, remix, characters, models, * "

@@ -48,22 +48,26 @@ class Issue:
 Check = Callable[[object, PathKey, list[Issue]], None]
 
 
+# The packaged schemas: renderkit.yaml's, and that of every --json document (which scripts validate against).
+SCHEMA_FILES = {"manifest": "manifest.v1.schema.json", "output": "output.v1.schema.json"}
+
+
+def schema_text(which: str) -> str:
+    """A packaged schema, byte for byte (what ``renderkit schema`` prints)."""
+    return resources.files("renderkit").joinpath("schemas", SCHEMA_FILES[which]).read_text(encoding="utf-8")
+
+
 @functools.cache
 def manifest_schema() -> Mapping[str, Any]:
     """The manifest v1 JSON Schema, parsed once."""
-    return _load("manifest.v1.schema.json")
+    schema: dict[str, Any] = json.loads(schema_text("manifest"))
+    return schema
 
 
 @functools.cache
 def manifest_validator() -> Validator:
     """The manifest v1 validator, compiled once."""
     return Validator(manifest_schema())
-
-
-def _load(name: str) -> dict[str, Any]:
-    text = resources.files("renderkit").joinpath("schemas", name).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
 
 
 class Validator:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,8 @@ from pathlib import Path
 
 from renderkit.errors import LockfileError, RenderkitError
 from renderkit.manifest.load import load_manifest
-from renderkit.store.layout import lock_path
+from renderkit.store.files import temp_beside
+from renderkit.store.layout import bundle_path, lock_path
 from renderkit.store.lockfile import read_lock
 
 INDEX = "index.json"
@@ -38,11 +38,6 @@ class Member:
     name: str
     sha256: str
     bytes: int
-
-
-def default_path(manifest: Path) -> Path:
-    """``NAME.bundle.zip`` beside ``NAME.yaml``."""
-    return manifest.parent / f"{manifest.stem}.bundle.zip"
 
 
 def bundle(manifest_path: Path, out: Path | None = None) -> tuple[Path, int]:
@@ -73,9 +68,9 @@ def bundle(manifest_path: Path, out: Path | None = None) -> tuple[Path, int]:
             }
         )
     doc = {"format": INDEX_FORMAT, "lock": lock_file.name, "scenes": index}
-    target = out or default_path(manifest.path)
+    target = out or bundle_path(manifest.path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = temp_beside(target)
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -88,7 +83,6 @@ def bundle(manifest_path: Path, out: Path | None = None) -> tuple[Path, int]:
                     zf.writestr(info, lock_file.read_bytes())
                 else:
                     _copy_checked(zf, info, manifest.root / name, files[name].sha256, files[name].bytes)
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -121,12 +115,6 @@ def _copy_checked(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, sha256
             f"{path} is not the file the lock pins (sha256 {digest.hexdigest()[:12]}…, lock says {sha256[:12]}…); "
             "run `renderkit build` to restore it, then bundle again"
         )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def check_bundle(path: Path) -> Iterator[tuple[str, str | None]]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
 
 import anyio
@@ -13,12 +15,15 @@ from renderkit.catalog.kinds import KINDS
 from renderkit.execute.jobs import ProviderRuntime
 from renderkit.execute.pacing import RateLimiter
 from renderkit.manifest.model import Manifest, ProviderConfig
-from renderkit.providers.http import Limits
+from renderkit.providers.http import Limits, redact
 from renderkit.providers.registry import open_provider
+from renderkit.providers.scrub import scrub, secret_forms
 
 EMBEDDED_LATENCY = 1.5
 DEFAULT_JOBS = 8
 DEFAULT_TIMEOUT = 3600.0
+# `renderkit -v` shows this logger: one line per HTTP exchange, with no header, query string or key.
+HTTP_LOG = logging.getLogger("renderkit.http")
 
 
 @contextlib.asynccontextmanager
@@ -38,6 +43,7 @@ async def open_runtimes(
                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
                 trust_env=False,
                 transport=transport,
+                event_hooks=_exchange_log(keys.values()),
             )
         )
         runtimes = {}
@@ -46,6 +52,25 @@ async def open_runtimes(
             base_url = server_of(cfg, environ) or _embedded_simulator(stack)
             runtimes[name] = _runtime(cfg, base_url, keys[name], client, jobs)
         yield runtimes
+
+
+def _exchange_log(keys: Iterable[str]) -> dict[str, list[Callable[..., object]]]:
+    """httpx hooks that log each exchange when ``renderkit.http`` is at DEBUG (``-v``); none otherwise."""
+    if not HTTP_LOG.isEnabledFor(logging.DEBUG):
+        return {}
+    forms = tuple(form for key in keys if key for form in secret_forms(key))
+
+    async def sent(request: httpx.Request) -> None:
+        request.extensions["renderkit_sent"] = time.monotonic()
+
+    async def answered(response: httpx.Response) -> None:
+        request = response.request
+        took = time.monotonic() - request.extensions.get("renderkit_sent", time.monotonic())
+        kind = response.headers.get("content-type", "").split(";")[0] or "no body"
+        where = scrub(redact(str(request.url)), forms)
+        HTTP_LOG.debug("http: %s %s -> %d %s (%.0f ms)", request.method, where, response.status_code, kind, took * 1000)
+
+    return {"request": [sent], "response": [answered]}
 
 
 def server_of(cfg: ProviderConfig, environ: Mapping[str, str]) -> str | None:

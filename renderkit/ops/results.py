@@ -57,10 +57,10 @@ class BuildReport:
         """The ``--json`` document."""
         count = {s: sum(1 for r in self.scenes if r.status == s) for s in ("rendered", "cached", "failed")}
         rendered = [r for r in self.scenes if r.status == "rendered"]
-        cost = round(sum(r.cost_usd or 0.0 for r in rendered), 6)
+        cost = float(round(sum(r.cost_usd or 0.0 for r in rendered), 6))  # 0.0, never 0: a stable type
         unknown = sum(1 for r in rendered if r.cost_usd is None)
         return {
-            "manifest": str(self.manifest),
+            "manifest": str(self.manifest.absolute()),
             "scenes": [s.to_json() for s in self.scenes],
             "totals": {**count, "cost_usd": cost, "unknown_cost": unknown},
         }

@@ -91,7 +91,7 @@ class Journal:
     def _append(self, rec: dict[str, Any]) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fh = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # umask decides
         os.write(self._fh, (json.dumps(rec, sort_keys=True) + "\n").encode())
         os.fsync(self._fh)
         self._apply(rec)

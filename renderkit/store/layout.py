@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST_NAME = "renderkit.yaml"
+SCHEMA_NAME = "renderkit.schema.json"  # what `renderkit init` writes beside it, for editors
 LOCK_NAME = "renderkit.lock"
 CACHE_DIR_NAME = ".renderkit"
 DEFAULT_OUTPUT_DIR = "renders"
@@ -31,6 +32,11 @@ def lock_path(manifest: Path) -> Path:
     if manifest.stem == Path(MANIFEST_NAME).stem:
         return manifest.parent / LOCK_NAME
     return manifest.parent / f"{manifest.stem}.lock"
+
+
+def bundle_path(manifest: Path) -> Path:
+    """The default bundle beside a manifest: ``NAME.bundle.zip`` for ``NAME.yaml``."""
+    return manifest.parent / f"{manifest.stem}.bundle.zip"
 
 
 def output_temp(dest: Path) -> Path:

@@ -39,7 +39,6 @@ import hmac
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,6 +57,7 @@ from obstore.exceptions import (
 from obstore.store import LocalStore, S3Store
 
 from renderkit.errors import InputError, RemoteError
+from renderkit.store.files import fsync_dir, temp_beside
 from renderkit.store.layout import REMOTE_ENV, REMOTE_MODE_ENV, REMOTE_SIGNING_KEY_ENV
 
 if TYPE_CHECKING:
@@ -300,8 +300,7 @@ class Remote:
         except _STORE_ERRORS as exc:
             raise self._error(what, exc) from None
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
+        fd, tmp = temp_beside(dest, ".part")
         try:
             digest = hashlib.sha256()
             with os.fdopen(fd, "wb") as fh:
@@ -325,7 +324,8 @@ class Remote:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(dest.parent)
+        with contextlib.suppress(OSError):
+            fsync_dir(dest.parent)
         return True
 
     def list_blobs(self, older_than: float | None = None) -> Iterator[tuple[str, int]]:
@@ -636,12 +636,3 @@ class _HashedChunks:
         if self._digest.hexdigest() != self._expected:
             raise _HashMismatch
         raise StopIteration
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

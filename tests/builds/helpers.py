@@ -55,6 +55,15 @@ def build(project: Project, capsys: pytest.CaptureFixture[str], *args: str) -> t
     return code, report, captured.err
 
 
+def stopped(report: dict[str, Any] | None, code: int) -> str:
+    """The error type of a build that stopped with no scene report: --json then holds only the error document."""
+    assert report is not None, "--json writes an error document on every non-zero exit"
+    assert "scenes" not in report
+    assert report["exit_code"] == code
+    kind: str = report["error"]["type"]
+    return kind
+
+
 def statuses(report: dict[str, Any] | None) -> dict[str, str]:
     """Scene id → status from a --json report."""
     assert report is not None

@@ -139,7 +139,8 @@ def test_a_build_waits_for_the_cache_and_gives_up_after_wait(
     with FileLock(str(project.path(".renderkit/build.lock"))):
         code, report, err = build(project, capsys, "--wait", "0")
     assert code == 4
-    assert report is None
+    assert report is not None
+    assert (report["exit_code"], report["error"]["type"]) == (4, "BusyError")
     assert "--wait" in err
     assert "nothing was sent" in err
     assert simulator.ledger()["requests"] == {}

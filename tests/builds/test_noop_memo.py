@@ -49,7 +49,9 @@ def test_memo_answers_a_noop_with_the_cached_report(
     before = simulator.ledger()["requests"]
     code, report, _ = build(built, capsys)
     assert code == 0
-    assert report == stored["doc"]
+    doc = stored["doc"]
+    assert isinstance(doc, dict)
+    assert report == {"format_version": 1, **doc}
     assert set(statuses(report).values()) == {"cached"}
     assert simulator.ledger()["requests"] == before
 

@@ -101,7 +101,7 @@ def test_missing_or_directory_manifest_is_a_usage_error(
     command: str, here: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([command]) == 2
-    assert "renderkit.yaml: no such file" in capsys.readouterr().err
+    assert "no renderkit.yaml here or in any parent folder" in capsys.readouterr().err
     here.path("dir.yaml").mkdir()
     assert main([command, "dir.yaml"]) == 2
     assert "dir.yaml: is a directory" in capsys.readouterr().err

@@ -40,7 +40,7 @@ def test_plan_json_lists_every_scene_and_writes_nothing(here: Project, capsys: p
     assert main(["plan", "--json"]) == 0
     out, err = capsys.readouterr()
     doc = json.loads(out)
-    assert doc["manifest"] == "renderkit.yaml"
+    assert doc["manifest"] == str(here.path("renderkit.yaml"))
     assert [(s["id"], s["status"], s["reason"]) for s in doc["scenes"]] == [
         ("skyline", "render", "new scene"),
         ("night", "blocked", "upstream skyline re-renders; new scene"),
@@ -76,7 +76,8 @@ def test_plan_table_warns_over_budget_and_rejects_unknown_force(
     assert main(["plan"]) == 0
     out, err = capsys.readouterr()
     assert out == ""
-    assert "over the budget of $0.50, so build would refuse" in err
+    assert "build would refuse:" in err
+    assert "a cost cap of $0.50 is set" in err.split("build would refuse:")[1]
     assert main(["plan", "--force", "nope"]) == 2
     assert "--force nope: no scene has that id" in capsys.readouterr().err
 

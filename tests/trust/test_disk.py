@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from renderkit.simulator import Simulator
-from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
+from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses, stopped
 from tests.fixtures.project import Project
 
 
@@ -39,7 +39,7 @@ def test_a_folder_where_the_lock_goes_is_refused_before_anything_is_sent(
     project.path("renderkit.lock").mkdir()
     code, report, err = build(project, capsys)
     assert code == 2
-    assert report is None
+    assert stopped(report, 2)
     assert "renderkit.lock: cannot be read" in err
     assert "Traceback" not in err
     assert simulator.ledger()["requests"] == {}
@@ -52,7 +52,7 @@ def test_a_journal_that_cannot_be_written_stops_the_build_before_any_create(
     project.path(".renderkit/journal.jsonl").mkdir(parents=True)
     code, report, err = build(project, capsys)
     assert code == 1
-    assert report is None
+    assert stopped(report, 1)
     assert "cannot read the journal" in err
     assert "Traceback" not in err
     assert simulator.ledger()["creates"] == 0
@@ -75,7 +75,7 @@ def test_a_cache_that_refuses_a_download_stops_the_build_and_the_rerun_pays_noth
     project.gen({"renderkit.yaml": manifest_text(simulator, SCENES), ".renderkit/tmp": "a file where temps go"})
     code, report, err = build(project, capsys)
     assert code == 1
-    assert report is None
+    assert stopped(report, 1)
     assert "cannot write" in err
     assert "tasks already paid for are journaled" in err
     assert "Traceback" not in err

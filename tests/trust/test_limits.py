@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from renderkit.simulator import Simulator
-from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
+from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses, stopped
 from tests.fixtures.project import Project
 
 
@@ -92,7 +92,7 @@ def test_an_unreachable_base_url_fails_fast_with_the_right_words(
     project.gen({"renderkit.yaml": text})
     code, report, err = build(project, capsys)
     assert code == 1
-    assert report is None
+    assert stopped(report, 1)
     assert "could not connect" in err
     assert "nothing was sent, so nothing was paid" in err
     assert "journaled" not in err

@@ -11,7 +11,7 @@ import pytest
 from renderkit.errors import ProviderError
 from renderkit.providers.scrub import MASK, scrub, secret_forms
 from renderkit.simulator import Simulator
-from tests.builds.helpers import KEY, SCENES, build, manifest_text
+from tests.builds.helpers import KEY, SCENES, build, manifest_text, stopped
 from tests.fixtures.project import Project
 
 
@@ -37,7 +37,8 @@ def test_a_wrong_key_echoed_in_a_401_stops_the_build_once_and_is_never_shown(
     project.gen({"renderkit.yaml": manifest_text(sim, scenes)})
     code, report, err = build(project, capsys)
     assert code == 1
-    assert report is None
+    assert stopped(report, 1) == "ProviderError"
+    assert KEY not in json.dumps(report)
     assert KEY not in err
     assert MASK in err, "the provider's message is kept, with the key masked"
     assert err.count("401") == 1, err

@@ -1,0 +1,54 @@
+"""What every command shares: the manifest argument and its search, the --json switch and its documents."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from renderkit.errors import InputError
+from renderkit.store.layout import MANIFEST_NAME
+
+# Bumped when a --json document changes in a way a script could trip on (a field removed or retyped).
+FORMAT_VERSION = 1
+_ALTERNATE = "renderkit.yml"
+
+
+def add_manifest(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
+    """The MANIFEST positional: optional; without it, renderkit.yaml in this folder or the nearest parent."""
+    help_text = f"manifest path (default: {MANIFEST_NAME} here or in the nearest parent folder)"
+    if many:
+        parser.add_argument("manifests", nargs="*", metavar="MANIFEST", help=help_text)
+    else:
+        parser.add_argument("manifest", nargs="?", help=help_text)
+
+
+def add_json(parser: argparse.ArgumentParser, what: str = "the result") -> None:
+    """``--json``: one document on stdout, also on failure (an error document)."""
+    parser.add_argument("--json", action="store_true", help=f"write {what} as one JSON document to stdout")
+
+
+def find_manifest(given: str | None) -> str:
+    """``given``, or the project's manifest found from the working folder upwards (as git finds its repository)."""
+    if given is not None:
+        return given
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        main, alternate = folder / MANIFEST_NAME, folder / _ALTERNATE
+        if main.is_file() and alternate.is_file():
+            raise InputError(f"{folder} holds both {MANIFEST_NAME} and {_ALTERNATE}; remove one")
+        for candidate in (main, alternate):
+            if candidate.is_file():
+                return str(candidate if folder != here else candidate.name)
+    raise InputError(
+        f"no {MANIFEST_NAME} here or in any parent folder of {here}; name the manifest, "
+        "or start a project with `renderkit init`"
+    )
+
+
+def emit(doc: dict[str, Any]) -> None:
+    """Write a --json document (with its format version) to stdout in one write."""
+    sys.stdout.write(json.dumps({"format_version": FORMAT_VERSION, **doc}, indent=2) + "\n")
+    sys.stdout.flush()
