@@ -87,13 +87,18 @@ def _finish(doc: dict[str, Any], warnings: list[str], lock_file: str, args: argp
     totals = doc["totals"]
     unknown = totals.get("unknown_cost", 0)
     spent = f"${totals['cost_usd']:.2f}" + (f" + unknown for {unknown}" if unknown else "")
+    # A scene with takes lists every candidate (itself among them); totals count renders.
+    renders = [r for s in doc["scenes"] for r in s.get("takes") or [s]]
+    counted = f"{len(doc['scenes'])} scene(s)" + (
+        f" in {len(renders)} renders" if len(renders) > len(doc["scenes"]) else ""
+    )
     if not args.quiet:
         print(
-            f"renderkit: {len(doc['scenes'])} scene(s): {totals['rendered']} rendered ({spent}), "
+            f"renderkit: {counted}: {totals['rendered']} rendered ({spent}), "
             f"{totals['cached']} cached, {totals['failed']} failed; lock: {lock_file}",
             file=sys.stderr,
         )
-    failed = [s for s in doc["scenes"] if s["status"] == "failed"]
+    failed = [s for s in renders if s["status"] == "failed"]
     for scene in failed:
         print(f"renderkit: FAILED {scene['id']}: {scene['reason']}", file=sys.stderr)
     if args.json:

@@ -93,25 +93,37 @@ def _waits_on(item: PlanItem) -> str:
     return "-" if scene.upstream is None else f"{scene.upstream} ({scene.link})"
 
 
-def _reason(item: PlanItem) -> str:
-    """The plan's reason, and for a storyboard rendered shot by shot, how many of its shots render."""
+def reason(item: PlanItem) -> str:
+    """The plan's reason; for a storyboard rendered shot by shot, how many of its shots render; for a scene with
+    takes, how many candidates render."""
+    out = item.reason
     rendering = sum(not s.cached for s in item.shots)
-    if not item.shots or item.status == "cached":
-        return item.reason
-    return f"{item.reason}; {rendering} of {len(item.shots)} shots render, {len(item.shots) - rendering} cached"
+    if item.shots and item.status != "cached":
+        out += f"; {rendering} of {len(item.shots)} shots render, {len(item.shots) - rendering} cached"
+    if item.takes:
+        rendering = sum(r.status != "cached" for r in item.takes)
+        out += f"; {rendering} of {len(item.takes)} takes render, take {item.scene.pick} is picked"
+    return out
 
 
 def _table(plan: Plan, refusal: str | None) -> str:
     rows = [("STATUS", "SCENE", "WAITS ON", "COST", "REASON")]
     rows += [
-        (i.status, i.scene.id, _waits_on(i), _money(i.cost_usd) if i.status != "cached" else "-", _reason(i))
+        (
+            i.scene_status,
+            i.scene.id,
+            _waits_on(i),
+            "-" if i.scene_status == "cached" else _money(i.scene_cost_usd),
+            reason(i),
+        )
         for i in plan.items
     ]
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     lines = ["  ".join(r[c].ljust(widths[c]) for c in range(4)) + "  " + r[4] for r in rows]
-    paying = [i for i in plan.items if i.status in ("render", "blocked")]
-    resumed = sum(i.status == "resume" for i in plan.items)
-    cached = len(plan.items) - len(paying) - resumed
+    # Counts are of renders: each candidate of a scene with takes is one.
+    paying = [r for r in plan.renders if r.status in ("render", "blocked")]
+    resumed = sum(r.status == "resume" for r in plan.renders)
+    cached = len(plan.renders) - len(paying) - resumed
     resuming = f", {resumed} to resume (paid for before, $0)" if resumed else ""
     summary = f"{len(paying)} to render{resuming}, {cached} cached; estimated cost {_money(plan.total_cost_usd)}"
     if plan.unknown_cost:
@@ -128,7 +140,7 @@ def _document(plan: Plan, state: BuildState) -> dict[str, object]:
         "scenes": [_scene(plan, item, state) for item in plan.items],
         "totals": {
             "rendered": len(plan.to_render),
-            "cached": len(plan.items) - len(plan.to_render),
+            "cached": len(plan.renders) - len(plan.to_render),
             "failed": 0,
             "cost_usd": float(plan.total_cost_usd),
             "unknown_cost": len(plan.unknown_cost),
@@ -137,6 +149,7 @@ def _document(plan: Plan, state: BuildState) -> dict[str, object]:
 
 
 def _scene(plan: Plan, item: PlanItem, state: BuildState) -> dict[str, object]:
+    """One scene's entry; its cost counts every candidate, and ``takes`` lists them when it has takes."""
     # A cached scene's task id and bytes come from the cache record of its key; a scene to render has none yet.
     record = state.record(item.key) if item.status == "cached" else None
     output = plan.manifest.output_dir / f"{item.scene.id}.mp4"
@@ -149,10 +162,25 @@ def _scene(plan: Plan, item: PlanItem, state: BuildState) -> dict[str, object]:
         "file": output.relative_to(plan.manifest.root).as_posix(),
         "sha256": None if record is None else record.sha256,
         "bytes": None if record is None else record.bytes,
-        "cost_usd": item.cost_usd,
+        "cost_usd": item.scene_cost_usd,
         "depends_on": list(item.depends_on),
         "shots": [
             {"key": s.key, "status": "cached" if s.cached else "render", "cost_usd": s.cost_usd} for s in item.shots
         ]
         or None,
+        "takes": [_take(item, take, state) for take in item.takes] or None,
+    }
+
+
+def _take(item: PlanItem, take: PlanItem, state: BuildState) -> dict[str, object]:
+    record = state.record(take.key) if take.status == "cached" else None
+    return {
+        "id": take.scene.id,
+        "take": take.scene.take,
+        "picked": take is item,
+        "key": take.key,
+        "status": take.status,
+        "reason": take.reason,
+        "task_id": None if record is None else record.task_id,
+        "cost_usd": take.cost_usd,
     }

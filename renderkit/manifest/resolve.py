@@ -280,7 +280,7 @@ class SceneChecker:
                 )
         image = self._image(i, scene, provider, link)
         self._capabilities(i, scene, provider)
-        take, _ = self._field(i, scene, "take")
+        take, takes, pick = self._takes(i, scene)
         private, _ = self._field(i, scene, "private")
         extra = self._extra(i, scene)
         if self._errors > errors_before or provider is None or size is None or seconds is None:
@@ -311,7 +311,37 @@ class SceneChecker:
             upstream=None if upstream is None else upstream.id,
             line=self._reporter.at(here)[0],
             duration=duration,
+            takes=takes,
+            pick=pick,
         )
+
+    def _takes(self, i: int, scene: Mapping[str, Any]) -> tuple[Any, int, int]:
+        """``take``, ``takes`` and ``pick``; with takes, the take is the pick's number (a candidate's key is then
+        the key ``take: N`` gives). A scene's own take or takes wins over the other one in defaults."""
+        take, _ = self._field(i, scene, "take")
+        takes, takes_path = self._field(i, scene, "takes")
+        pick, pick_path = self._field(i, scene, "pick")
+        if take is not None and takes is not None:
+            if "take" in scene and "takes" not in scene:
+                takes = None
+                pick = scene.get("pick")
+            elif "takes" in scene and "take" not in scene:
+                take = None
+            else:
+                message = (
+                    f"renders the candidates take 1 to {takes} itself, so the scene cannot set take ({take!r}) "
+                    "as well; remove take (to ask for new candidates, raise takes)"
+                )
+                self._report(takes_path, message, "take-and-takes")
+        count = 1 if takes is None else int(takes)
+        picked = 1 if pick is None else int(pick)
+        if picked > count:
+            if takes is None:
+                message = f"is {picked} but the scene renders one candidate (no takes); set takes: {picked} or more"
+            else:
+                message = f"is {picked} but takes is {count}; pick one of 1 to {count}, or raise takes"
+            self._report(pick_path, message, "pick-range")
+        return (str(picked) if takes is not None else take), count, picked
 
     def _inherit(self, i: int, scene: Mapping[str, Any], source: Scene | None, name: str) -> tuple[Any, PathKey]:
         """A field's value: the scene's own, else its remix or extension source's, else the defaults'."""

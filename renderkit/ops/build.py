@@ -105,7 +105,8 @@ class Build:
     def run(self) -> BuildReport:
         """Check, render and lock; raises RefusedError, InputError or BusyError before anything is sent."""
         manifest = load_manifest(self.manifest_path)
-        unknown = sorted(set(self.options.force) - {s.id for s in manifest.scenes})
+        known = {s.id for scene in manifest.scenes for s in (scene, *scene.other_takes())}
+        unknown = sorted(set(self.options.force) - known)
         if unknown:
             raise InputError(f"--force names unknown scene(s): {', '.join(unknown)}")
         first = self._prepare(manifest)
@@ -181,7 +182,13 @@ class Build:
         state = open_state(manifest, self.environ, options.cache_dir)
         plan = make_plan(manifest, state, force=options.force)
         in_shard = shard_of(plan, options.shard, state.lock) if options.shard else None
-        todo = tuple(i for i in plan.items if i.status != "cached" and (in_shard is None or i.scene.id in in_shard))
+        todo = tuple(
+            r
+            for r in plan.to_render
+            if (in_shard is None or r.scene.id in in_shard)
+            # --frozen restores outputs; the candidates that were not picked are for review, and no output needs them.
+            and not (options.frozen and r.scene.of is not None)
+        )
         return _Prepared(manifest, state, plan, todo, in_shard)
 
     def _refuse(self, prepared: _Prepared) -> None:
@@ -195,10 +202,12 @@ class Build:
         cache = prepared.state.cache
         sharing = Sharing(cache, self.environ, prepared.manifest.remote)
         # What the cache lacks: the plan counts an output the lock pins as cached, but it still has to be adopted.
+        force = self.options.force
         missing = [
             i
-            for i in prepared.plan.items
-            if i.scene.id not in self.options.force
+            for i in prepared.plan.renders
+            if i.scene.id not in force
+            and i.scene.of not in force
             and (i.status != "cached" or not prepared.state.cached(i.key))
             and (prepared.in_shard is None or i.scene.id in prepared.in_shard)
         ]
@@ -208,7 +217,7 @@ class Build:
         return sharing
 
     def _mine(self, prepared: _Prepared) -> list[PlanItem]:
-        """The scenes whose outputs this build writes (its shard's, or all)."""
+        """The scenes whose outputs this build writes (its shard's, or all), each with its other candidates."""
         in_shard = prepared.in_shard
         return [i for i in prepared.plan.items if in_shard is None or i.scene.id in in_shard]
 
@@ -223,7 +232,7 @@ class Build:
         state = prepared.state
         records: dict[str, Record] = {}
         by_key: dict[str, Record | None] = {}
-        for item in prepared.plan.items:
+        for item in prepared.plan.renders:
             outcome = outcomes.get(item.scene.id)
             if outcome is not None:
                 if outcome.record is not None and outcome.error is None:
@@ -298,8 +307,16 @@ class Build:
             record = cache.get(item.key) if item.status == "cached" else None
             if record is not None:
                 known[item.scene.id] = record.task_id
-        scenes = {item.scene.id: item.scene for item in prepared.todo}
+        # Outputs are written for scenes; a candidate that is not the pick stays in the cache.
+        scenes = {item.scene.id: item.scene for item in prepared.todo if item.scene.of is None}
         used = {job.provider for job in jobs}
+
+        # Forcing a scene forces each of its candidates.
+        forced = [*self.options.force, *(r.scene.id for r in prepared.todo if r.scene.of in self.options.force)]
+
+        def output(scene_id: str, record: Record) -> None:
+            if scene_id in scenes:
+                outputs.write_now(scenes[scene_id], record)
 
         async def main() -> dict[str, Outcome]:
             runtimes_of = open_runtimes(prepared.manifest, used, keys, self.options.jobs, self.environ, self.transport)
@@ -309,8 +326,8 @@ class Build:
                     journal=journal,
                     providers=runtimes,
                     on_event=self.on_event,
-                    force=self.options.force,
-                    on_record=lambda scene_id, rec: outputs.write_now(scenes[scene_id], rec),
+                    force=forced,
+                    on_record=output,
                     on_cached=lambda rec: sharing.push([rec]),
                 )
                 return await executor.run(jobs, known)
@@ -328,42 +345,75 @@ class Build:
         outputs = Outputs(prepared.manifest, prepared.state.cache)
         scenes = []
         for item in prepared.plan.items:
-            scene = item.scene
-            outcome = outcomes.get(scene.id)
-            record = records.get(scene.id)
-            file = outputs.relative(scene)
-            if outcome is not None and (outcome.error is not None or outcome.record is None):
-                scenes.append(SceneReport(scene.id, item.key, "failed", outcome.error or "failed", outcome.task_id))
-            elif outcome is not None and record is not None:
-                shared = outcome.shared_with
-                reason = f"same request as {shared}" if shared else item.reason
-                if not outcome.paid and not shared:
-                    reason = f"resumed task {record.task_id or outcome.task_id}, paid for before"
-                if record.delivered:
-                    reason += f"; delivered {record.delivered['size']}, {record.delivered['seconds']}s (kept)"
-                # Spent means creates the provider accepted in this build; a resumed task was paid for before.
-                cost = item.cost_usd if outcome.paid else 0.0
-                scenes.append(
-                    SceneReport(
-                        scene.id, item.key, "rendered", reason, record.task_id, file, record.sha256, record.bytes, cost
-                    )
-                )
-            elif record is not None:
-                reason = sharing.origin(scene.id, item.key) or "cached"
-                scenes.append(
-                    SceneReport(
-                        scene.id, item.key, "cached", reason, record.task_id, file, record.sha256, record.bytes, 0.0
-                    )
-                )
-            else:
-                outside = prepared.in_shard is not None and scene.id not in prepared.in_shard
-                why = "not in this shard" if outside else item.reason
-                scenes.append(SceneReport(scene.id, item.key, item.status, why, cost_usd=item.cost_usd))
+            others = tuple(self._scene_report(prepared, o, outcomes, records, sharing, outputs) for o in item.others)
+            scenes.append(self._scene_report(prepared, item, outcomes, records, sharing, outputs, others))
         warnings = (*(str(w) for w in prepared.manifest.warnings), *sharing.unsaid())
         report = BuildReport(prepared.manifest.path, tuple(scenes), tuple(prepared.state.cache.problems), warnings)
-        if prepared.in_shard is None and all(s.status in ("rendered", "cached") for s in report.scenes):
+        if prepared.in_shard is None and all(s.status in ("rendered", "cached") for s in report.renders):
             self._remember(prepared.manifest, outputs, report)
         return report
+
+    def _scene_report(
+        self,
+        prepared: _Prepared,
+        item: PlanItem,
+        outcomes: Mapping[str, Outcome],
+        records: Mapping[str, Record],
+        sharing: Sharing,
+        outputs: Outputs,
+        others: tuple[SceneReport, ...] = (),
+    ) -> SceneReport:
+        """What became of one render: a scene's, or one of its other candidates (which has no output file)."""
+        scene = item.scene
+        outcome = outcomes.get(scene.id)
+        record = records.get(scene.id)
+        file = outputs.relative(scene) if scene.of is None else None
+        take = scene.take
+        if outcome is not None and (outcome.error is not None or outcome.record is None):
+            return SceneReport(
+                scene.id, item.key, "failed", outcome.error or "failed", outcome.task_id, take=take, others=others
+            )
+        if outcome is not None and record is not None:
+            shared = outcome.shared_with
+            reason = f"same request as {shared}" if shared else item.reason
+            if not outcome.paid and not shared:
+                reason = f"resumed task {record.task_id or outcome.task_id}, paid for before"
+            if record.delivered:
+                reason += f"; delivered {record.delivered['size']}, {record.delivered['seconds']}s (kept)"
+            # Spent means creates the provider accepted in this build; a resumed task was paid for before.
+            cost = item.cost_usd if outcome.paid else 0.0
+            return SceneReport(
+                scene.id,
+                item.key,
+                "rendered",
+                reason,
+                record.task_id,
+                file,
+                record.sha256,
+                record.bytes,
+                cost,
+                take,
+                others,
+            )
+        if record is not None:
+            reason = sharing.origin(scene.id, item.key) or "cached"
+            return SceneReport(
+                scene.id,
+                item.key,
+                "cached",
+                reason,
+                record.task_id,
+                file,
+                record.sha256,
+                record.bytes,
+                0.0,
+                take,
+                others,
+            )
+        outside = prepared.in_shard is not None and scene.id not in prepared.in_shard
+        frozen_out = self.options.frozen and scene.of is not None
+        why = "not in this shard" if outside else "not restored by --frozen" if frozen_out else item.reason
+        return SceneReport(scene.id, item.key, item.status, why, cost_usd=item.cost_usd, take=take, others=others)
 
     def _remember(self, manifest: Manifest, outputs: Outputs, report: BuildReport) -> None:
         """Record the no-op memo: the next build with nothing changed can answer from stats alone."""
@@ -374,12 +424,6 @@ class Build:
         images = [s.request.image for s in manifest.scenes]
         watched = [lock_file, *(outputs.path(s) for s in manifest.scenes)]
         watched += [image.path for image in images if image is not None and image.path is not None]
-        cached = BuildReport(
-            report.manifest,
-            tuple(
-                SceneReport(s.id, s.key, "cached", "cached", s.task_id, s.file, s.sha256, s.bytes, 0.0)
-                for s in report.scenes
-            ),
-        )
+        cached = BuildReport(report.manifest, tuple(s.cached() for s in report.scenes))
         doc = {"doc": cached.to_json(), "warnings": [str(w) for w in manifest.warnings], "lock": str(lock_file)}
         memo.record(manifest.path, __version__, self.environ, watched, doc)

@@ -45,6 +45,9 @@ class Kept:
             for shot in entry.shots:
                 self.keys.add(shot.key)
                 self.blobs.add(shot.sha256)
+            for take in entry.takes:
+                self.keys.add(take.key)
+                self.blobs.add(take.sha256)
 
 
 @dataclass

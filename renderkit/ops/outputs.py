@@ -10,7 +10,7 @@ from renderkit.manifest.model import Manifest, Scene
 from renderkit.plan.plan import PlanItem
 from renderkit.store.cache import Cache, Record
 from renderkit.store.layout import OUTPUT_TEMP_SUFFIX
-from renderkit.store.lockfile import Lock, LockEntry, LockShot
+from renderkit.store.lockfile import Lock, LockEntry, LockShot, LockTake
 
 
 class Outputs:
@@ -82,6 +82,7 @@ class Outputs:
             record = records.get(scene.id)
             delivered = (record.delivered if record is not None else None) or {}
             if record is not None and scene.id not in failed:
+                pinned = {t.key: t for t in previous[scene.id].takes} if scene.id in previous else {}
                 entries.append(
                     LockEntry(
                         id=scene.id,
@@ -95,8 +96,25 @@ class Outputs:
                         sha256=record.sha256,
                         bytes=record.bytes,
                         shots=tuple(LockShot(s["key"], s["task_id"], s["sha256"]) for s in record.shots),
+                        takes=_takes(item, records, failed, pinned),
                     )
                 )
             elif scene.id in previous:
                 entries.append(previous[scene.id])
         return entries
+
+
+def _takes(
+    item: PlanItem, records: Mapping[str, Record], failed: set[str], pinned: Mapping[str, LockTake]
+) -> tuple[LockTake, ...]:
+    """The candidates of a scene with takes: each one rendered, else its previous pin (a --frozen build does not
+    restore candidates it does not write)."""
+    out = []
+    for take in item.takes:
+        record = records.get(take.scene.id)
+        number = take.scene.take or 0
+        if record is not None and take.scene.id not in failed:
+            out.append(LockTake(number, take.key, record.task_id, record.sha256))
+        elif take.key in pinned:
+            out.append(pinned[take.key])
+    return tuple(out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,10 +23,23 @@ class SceneReport:
     sha256: str | None = None
     bytes: int | None = None
     cost_usd: float | None = None
+    take: int | None = None  # which candidate this is, for a scene with takes
+    others: tuple[SceneReport, ...] = ()  # the candidates that are not the pick
+
+    @property
+    def renders(self) -> tuple[SceneReport, ...]:
+        """This render and the scene's other candidates."""
+        return (self, *self.others)
+
+    def cached(self) -> SceneReport:
+        """This report as the next build with nothing changed gives it: every render cached, nothing spent."""
+        return replace(
+            self, status="cached", reason="cached", cost_usd=0.0, others=tuple(o.cached() for o in self.others)
+        )
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {
+        """The ``--json`` form; a scene with takes lists every candidate under ``takes``."""
+        doc: dict[str, Any] = {
             "id": self.id,
             "key": self.key,
             "status": self.status,
@@ -37,6 +50,22 @@ class SceneReport:
             "bytes": self.bytes,
             "cost_usd": self.cost_usd,
         }
+        if self.take is not None:
+            doc["takes"] = [
+                {
+                    "id": r.id,
+                    "take": r.take,
+                    "picked": r is self,
+                    "key": r.key,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "task_id": r.task_id,
+                    "sha256": r.sha256,
+                    "cost_usd": r.cost_usd,
+                }
+                for r in sorted(self.renders, key=lambda r: r.take or 0)
+            ]
+        return doc
 
 
 @dataclass(frozen=True)
@@ -49,14 +78,19 @@ class BuildReport:
     warnings: tuple[str, ...] = field(default=())  # the manifest's warnings (unknown models)
 
     @property
+    def renders(self) -> tuple[SceneReport, ...]:
+        """Every render: each scene's, and the other candidates of scenes with takes."""
+        return tuple(r for s in self.scenes for r in s.renders)
+
+    @property
     def failed(self) -> tuple[SceneReport, ...]:
-        """Scenes that did not finish."""
-        return tuple(s for s in self.scenes if s.status == "failed")
+        """Renders that did not finish."""
+        return tuple(s for s in self.renders if s.status == "failed")
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` document."""
-        count = {s: sum(1 for r in self.scenes if r.status == s) for s in ("rendered", "cached", "failed")}
-        rendered = [r for r in self.scenes if r.status == "rendered"]
+        """The ``--json`` document; its totals count renders (every candidate of a scene with takes)."""
+        count = {s: sum(1 for r in self.renders if r.status == s) for s in ("rendered", "cached", "failed")}
+        rendered = [r for r in self.renders if r.status == "rendered"]
         cost = float(round(sum(r.cost_usd or 0.0 for r in rendered), 6))  # 0.0, never 0: a stable type
         unknown = sum(1 for r in rendered if r.cost_usd is None)
         return {

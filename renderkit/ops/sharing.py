@@ -29,11 +29,12 @@ CONCURRENCY = 8
 
 
 def wanted_keys(items: Iterable[PlanItem]) -> list[str]:
-    """The keys a build would render for ``items``: each scene's, and each shot of one rendered shot by shot."""
+    """The keys a build would render for ``items``: each render's (every candidate of a scene with takes), and
+    each shot of one rendered shot by shot."""
     keys: dict[str, None] = {}
-    for item in items:
-        keys[item.key] = None
-        for shot in item.shots:
+    for render in (r for item in items for r in item.renders):
+        keys[render.key] = None
+        for shot in render.shots:
             if not shot.cached:
                 keys[shot.key] = None
     return list(keys)
@@ -183,10 +184,10 @@ class Sharing:
             list(pool.map(self._push_one, todo))
 
     def push_mine(self, items: Iterable[PlanItem]) -> None:
-        """Push every render of ``items`` (and of their shots) that the remote is not known to hold."""
+        """Push every render of ``items`` (their candidates and shots too) that the remote is not known to hold."""
         if self.config is None or self.config.mode != "rw":
             return
-        keys = [k for item in items for k in (item.key, *(s.key for s in item.shots))]
+        keys = [k for item in items for r in item.renders for k in (r.key, *(s.key for s in r.shots))]
         records = [r for r in (self.cache.usable(k) for k in dict.fromkeys(keys)) if r is not None]
         self.push(records)
 

@@ -5,7 +5,7 @@ Computed from the manifest, the input files and what the cache and the lock hold
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
@@ -57,9 +57,11 @@ class ShotPlan:
 
 @dataclass(frozen=True)
 class PlanItem:
-    """One scene's verdict; blocked scenes have keys too (keys come from requests, not outputs).
+    """One render's verdict; blocked renders have keys too (keys come from requests, not outputs).
 
-    ``shots`` is set on storyboards rendered shot by shot; their cost counts only the shots not cached.
+    ``shots`` is set on storyboards rendered shot by shot; their cost counts only the shots not cached. A scene
+    with takes is the item of its picked candidate, with the other candidates as ``others``: items like any
+    other, whose hidden scenes (``ID@takeN``) are rendered and cached but never written as outputs.
     """
 
     scene: Scene
@@ -71,6 +73,32 @@ class PlanItem:
     depends_on: tuple[str, ...]
     shots: tuple[ShotPlan, ...] = ()
     price_usd: float | None = None  # what rendering it costs whatever the cache holds (shards balance on it)
+    others: tuple[PlanItem, ...] = ()
+
+    @property
+    def renders(self) -> tuple[PlanItem, ...]:
+        """This item and its other candidates."""
+        return (self, *self.others)
+
+    @property
+    def takes(self) -> tuple[PlanItem, ...]:
+        """Every candidate in take order (the pick among them), or () for a scene without takes."""
+        return tuple(sorted(self.renders, key=lambda r: r.scene.take or 0)) if self.scene.takes > 1 else ()
+
+    @property
+    def scene_status(self) -> Status:
+        """The scene's status counting every candidate: the pick's, unless it is cached and another is not."""
+        return next((r.status for r in self.renders if r.status != "cached"), "cached")
+
+    @property
+    def scene_cost_usd(self) -> float | None:
+        """What this build would pay for the scene: every candidate; None when any cost is unknown."""
+        return _total(r.cost_usd for r in self.renders)
+
+    @property
+    def scene_price_usd(self) -> float | None:
+        """What the scene's renders cost, cached or not (every candidate); None when any price is unknown."""
+        return _total(r.price_usd for r in self.renders)
 
 
 @dataclass(frozen=True)
@@ -78,14 +106,19 @@ class Plan:
     """Every scene in dependency order (upstream first) and the estimated cost of what would render."""
 
     manifest: Manifest
-    items: tuple[PlanItem, ...]
+    items: tuple[PlanItem, ...]  # one per scene of the manifest
     total_cost_usd: float
     unknown_cost: tuple[str, ...]
 
     @property
+    def renders(self) -> tuple[PlanItem, ...]:
+        """Every render the manifest asks for: each scene's, and the other candidates of scenes with takes."""
+        return tuple(r for item in self.items for r in item.renders)
+
+    @property
     def to_render(self) -> tuple[PlanItem, ...]:
-        """Items a build has to work on (render, blocked and resume); only render and blocked are paid for."""
-        return tuple(i for i in self.items if i.status != "cached")
+        """Renders a build has to work on (render, blocked and resume); only render and blocked are paid for."""
+        return tuple(r for r in self.renders if r.status != "cached")
 
 
 def make_plan(manifest: Manifest, state: State, *, force: Collection[str] = ()) -> Plan:
@@ -95,59 +128,78 @@ def make_plan(manifest: Manifest, state: State, *, force: Collection[str] = ()) 
 
 
 def _plan(manifest: Manifest, state: State, force: Collection[str]) -> Plan:
-    prices = manifest.catalog
     items: dict[str, PlanItem] = {}
     # A build renders each key once (scenes and shots with one request share the render), so each is paid once.
     paying: dict[str, str] = {}
     for scene in dependency_order(manifest.scenes):
         upstream = items[scene.upstream] if scene.upstream is not None else None
-        request = scene.request if upstream is None else replace(scene.request, upstream_key=upstream.key)
-        key = request.key
-        status, reason = _verdict(scene, request, upstream, state, force)
-        # An extension pays for the seconds it adds; a remix of one for the whole video it remakes.
-        seconds = request.seconds if request.link == "extend_of" else scene.duration
-        cost = price = prices.cost(request.model, request.size, seconds)
-        shots: tuple[ShotPlan, ...] = ()
-        if emulated(request):
-            shots = tuple(
-                ShotPlan(
-                    r.key,
-                    r,
-                    state.cached(r.key),
-                    0.0 if state.paid(r.key) else prices.cost(r.model, r.size, r.seconds),
-                )
-                for r in request.shot_requests()
-            )
-            costs = [s.cost_usd for s in shots if not s.cached and s.key not in paying]
-            cost = None if None in costs else round(sum(c or 0.0 for c in costs), 6)
-            every = [s.cost_usd for s in shots]
-            price = None if None in every else round(sum(c or 0.0 for c in every), 6)
-        if status in ("render", "blocked") and key in paying:
-            reason, cost = f"same request as {paying[key]}", 0.0
-        elif status in ("render", "blocked"):
-            paying[key] = scene.id
-            for shot in shots:
-                if not shot.cached:
-                    paying.setdefault(shot.key, scene.id)
-        items[scene.id] = PlanItem(
-            scene=scene,
-            key=key,
-            request=request,
-            status=status,
-            reason=reason,
-            cost_usd=0.0 if status in ("cached", "resume") else cost,
-            depends_on=() if upstream is None else (upstream.scene.id,),
-            shots=shots,
-            price_usd=price,
-        )
+        item = _item(manifest, scene, upstream, state, force, paying)
+        others = tuple(_item(manifest, s, upstream, state, force, paying) for s in scene.other_takes())
+        items[scene.id] = replace(item, others=others) if others else item
     ordered = tuple(items.values())
-    paid = [i for i in ordered if i.status != "cached"]
+    paid = [r for i in ordered for r in i.renders if r.status != "cached"]
     return Plan(
         manifest=manifest,
         items=ordered,
-        total_cost_usd=round(sum(i.cost_usd for i in paid if i.cost_usd is not None), 6),
-        unknown_cost=tuple(i.scene.id for i in paid if i.cost_usd is None),
+        total_cost_usd=round(sum(r.cost_usd for r in paid if r.cost_usd is not None), 6),
+        unknown_cost=tuple(dict.fromkeys(r.scene.of or r.scene.id for r in paid if r.cost_usd is None)),
     )
+
+
+def _item(
+    manifest: Manifest,
+    scene: Scene,
+    upstream: PlanItem | None,
+    state: State,
+    force: Collection[str],
+    paying: dict[str, str],
+) -> PlanItem:
+    """The verdict on one render: a scene, or one candidate of a scene with takes."""
+    prices = manifest.catalog
+    request = scene.request if upstream is None else replace(scene.request, upstream_key=upstream.key)
+    key = request.key
+    status, reason = _verdict(scene, request, upstream, state, force)
+    # An extension pays for the seconds it adds; a remix of one for the whole video it remakes.
+    seconds = request.seconds if request.link == "extend_of" else scene.duration
+    cost = price = prices.cost(request.model, request.size, seconds)
+    shots: tuple[ShotPlan, ...] = ()
+    if emulated(request):
+        shots = tuple(
+            ShotPlan(
+                r.key,
+                r,
+                state.cached(r.key),
+                0.0 if state.paid(r.key) else prices.cost(r.model, r.size, r.seconds),
+            )
+            for r in request.shot_requests()
+        )
+        costs = [s.cost_usd for s in shots if not s.cached and s.key not in paying]
+        cost = None if None in costs else round(sum(c or 0.0 for c in costs), 6)
+        every = [s.cost_usd for s in shots]
+        price = None if None in every else round(sum(c or 0.0 for c in every), 6)
+    if status in ("render", "blocked") and key in paying:
+        reason, cost = f"same request as {paying[key]}", 0.0
+    elif status in ("render", "blocked"):
+        paying[key] = scene.id
+        for shot in shots:
+            if not shot.cached:
+                paying.setdefault(shot.key, scene.id)
+    return PlanItem(
+        scene=scene,
+        key=key,
+        request=request,
+        status=status,
+        reason=reason,
+        cost_usd=0.0 if status in ("cached", "resume") else cost,
+        depends_on=() if upstream is None else (upstream.scene.id,),
+        shots=shots,
+        price_usd=price,
+    )
+
+
+def _total(costs: Iterable[float | None]) -> float | None:
+    values = list(costs)
+    return None if None in values else round(sum(v or 0.0 for v in values), 6)
 
 
 def emulated(request: Request) -> bool:
@@ -174,12 +226,16 @@ def dependency_order(scenes: tuple[Scene, ...]) -> list[Scene]:
 def _verdict(
     scene: Scene, request: Request, upstream: PlanItem | None, state: State, force: Collection[str]
 ) -> tuple[Status, str]:
-    if scene.id in force:
+    if scene.id in force or scene.of in force:
         return "render", "forced"
     key = request.key
-    previous = state.previous(scene.id)
+    # A candidate compares with what its scene rendered last time: the pick then.
+    previous = state.previous(scene.of or scene.id)
     if state.cached(key):
         same = previous is not None and previous.key == key
+        if scene.takes > 1:
+            picked_now = previous is not None and not same and scene.of is None
+            return "cached", f"take {scene.take} is cached" + ("; picked now" if picked_now else "")
         return "cached", "unchanged" if same else "same request as a cached render"
     if previous is not None and previous.key == key and previous.output():
         return "cached", "the output is the file the lock pins (a build adopts it)"
@@ -188,6 +244,9 @@ def _verdict(
         return "resume", f"task {task} is already paid for; the build resumes it"
     blocked = upstream is not None and upstream.status != "cached"
     changes = _changes(scene, key, request.identity(), previous, upstream_changes=not blocked)
+    if scene.takes > 1 and previous is not None and previous.key != key:
+        # Candidates differ from one another by take alone, which is no news: say what else changed.
+        changes = [c for c in changes if c != "take changed"] or [f"take {scene.take} is new"]
     if upstream is not None and blocked:
         waits = f"upstream {upstream.scene.id} re-renders"
         return "blocked", f"{waits}; {', '.join(changes)}" if changes else waits

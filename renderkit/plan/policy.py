@@ -15,12 +15,14 @@ from renderkit.store.lockfile import Lock
 def shard_of(plan: Plan, shard: tuple[int, int], lock: Lock | None) -> set[str]:
     """Scene ids in shard K of N, balanced on the estimated cost of what will render.
 
-    A scene, the scene it builds on and any scene with the same request form one group, which one shard takes
-    whole (shards run on different machines; splitting them would pay twice or wait forever). What will render
+    A scene, its candidates (takes), the scene it builds on and any scene with the same request form one group,
+    which one shard takes whole (shards run on different machines; splitting them would pay twice or wait
+    forever). The set holds the ids of the candidates that are not the pick as well. What will render
     is read against the committed lock, not the local cache, so every machine computes the same split: a
     scene whose key the lock pins weighs nothing. Groups go heaviest first to the least loaded shard.
     """
-    parent: dict[str, str] = {item.scene.id: item.scene.id for item in plan.items}
+    renders = plan.renders
+    parent: dict[str, str] = {item.scene.id: item.scene.id for item in renders}
 
     def root(x: str) -> str:
         while parent[x] != x:
@@ -34,18 +36,16 @@ def shard_of(plan: Plan, shard: tuple[int, int], lock: Lock | None) -> set[str]:
             parent[max(a, b)] = min(a, b)
 
     first: dict[str, str] = {}
-    for item in plan.items:
-        for dep in item.depends_on:
+    for item in renders:
+        for dep in (*item.depends_on, *([item.scene.of] if item.scene.of else [])):
             join(item.scene.id, dep)
         join(item.scene.id, first.setdefault(item.key, item.scene.id))
-    pinned = lock.entries if lock is not None else {}
     weight: dict[str, float] = {}
     size: dict[str, int] = {}
-    for item in plan.items:
+    for item in renders:
         group = root(item.scene.id)
-        entry = pinned.get(item.scene.id)
-        renders = entry is None or entry.key != item.key
-        weight[group] = weight.get(group, 0.0) + ((item.price_usd or 0.0) if renders else 0.0)
+        paid = item.key not in pinned_keys(lock, item.scene.of or item.scene.id)
+        weight[group] = weight.get(group, 0.0) + ((item.price_usd or 0.0) if paid else 0.0)
         size[group] = size.get(group, 0) + 1
     k, n = shard
     load = [(0.0, 0, index) for index in range(n)]
@@ -57,13 +57,29 @@ def shard_of(plan: Plan, shard: tuple[int, int], lock: Lock | None) -> set[str]:
     return {sid for sid in parent if chosen[root(sid)] == k - 1}
 
 
+def pinned_keys(lock: Lock | None, scene_id: str) -> set[str]:
+    """The render keys the lock pins for a scene: its output's, and those of its candidates when it has takes."""
+    entry = lock.entries.get(scene_id) if lock is not None else None
+    return set() if entry is None else {entry.key, *(t.key for t in entry.takes)}
+
+
 def refuse_frozen(plan: Plan, lock: Lock | None, lock_name: str) -> None:
-    """RefusedError unless the lock matches the manifest and every render it pins is at hand; says which."""
+    """RefusedError unless the lock matches the manifest and every output it pins is at hand; says which.
+
+    The candidates of a scene with takes must be pinned too (else the manifest changed), but need not be at hand:
+    no output needs the ones that were not picked.
+    """
     if lock is None:
         raise RefusedError(f"--frozen: there is no {lock_name}; run `renderkit build` without --frozen first")
     ids = {i.scene.id for i in plan.items}
     stale = sorted(
-        {i.scene.id for i in plan.items if i.scene.id not in lock.entries or lock.entries[i.scene.id].key != i.key}
+        {
+            i.scene.id
+            for i in plan.items
+            if i.scene.id not in lock.entries
+            or lock.entries[i.scene.id].key != i.key
+            or not {r.key for r in i.takes} <= pinned_keys(lock, i.scene.id)
+        }
         | (set(lock.entries) - ids)
     )
     if stale:

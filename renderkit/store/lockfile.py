@@ -23,6 +23,16 @@ class LockShot:
 
 
 @dataclass(frozen=True)
+class LockTake:
+    """One candidate of a scene with takes: pinned so that gc keeps it and changing pick stays free."""
+
+    take: int
+    key: str
+    task_id: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class LockEntry:
     """What one scene's output is pinned to."""
 
@@ -37,6 +47,7 @@ class LockEntry:
     sha256: str
     bytes: int
     shots: tuple[LockShot, ...] = field(default=())
+    takes: tuple[LockTake, ...] = field(default=())  # every candidate rendered, the pick among them
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,19 @@ class Lock:
                     for s in e.shots
                 )
                 fields.append(("shots", f"[\n{shots}\n      ]"))
-            fields += [("size", dump(e.size)), ("task_id", dump(e.task_id, ensure_ascii=False))]
+            fields.append(("size", dump(e.size)))
+            if e.takes:
+                takes = ",\n".join(
+                    "        {\n"
+                    f'          "key": {dump(t.key)},\n'
+                    f'          "sha256": {dump(t.sha256)},\n'
+                    f'          "take": {dump(t.take)},\n'
+                    f'          "task_id": {dump(t.task_id, ensure_ascii=False)}\n'
+                    "        }"
+                    for t in e.takes
+                )
+                fields.append(("takes", f"[\n{takes}\n      ]"))
+            fields.append(("task_id", dump(e.task_id, ensure_ascii=False)))
             body = ",\n".join(f'      "{name}": {value}' for name, value in fields)
             blocks.append(f"    {{\n{body}\n    }}")
         scenes = "[\n" + ",\n".join(blocks) + "\n  ]" if blocks else "[]"
@@ -85,8 +108,9 @@ def _entry(raw: object, where: str) -> LockEntry:
         raise LockfileError(f"{where}: expected an object; delete the lockfile and rebuild to recreate it")
     try:
         shots = tuple(LockShot(**s) for s in raw.get("shots", ()))
-        fields = {k: v for k, v in raw.items() if k != "shots"}
-        entry = LockEntry(**fields, shots=shots)
+        takes = tuple(LockTake(**t) for t in raw.get("takes", ()))
+        fields = {k: v for k, v in raw.items() if k not in ("shots", "takes")}
+        entry = LockEntry(**fields, shots=shots, takes=takes)
     except TypeError as exc:
         raise LockfileError(f"{where}: {exc}; delete the lockfile and rebuild to recreate it") from None
     if not isinstance(entry.seconds, int) or not isinstance(entry.bytes, int):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from renderkit.errors import LockfileError
-from renderkit.store.lockfile import LockEntry, LockShot, read_lock, write_lock
+from renderkit.store.lockfile import LockEntry, LockShot, LockTake, read_lock, write_lock
 
 
 def entry(scene_id: str, key: str = "k" * 64, **extra: object) -> LockEntry:
@@ -37,14 +37,15 @@ def test_same_entries_in_any_order_give_the_same_bytes(tmp_path: Path) -> None:
     assert text.endswith("}\n")
 
 
-def test_round_trip_keeps_every_field_including_shots(tmp_path: Path) -> None:
+def test_round_trip_keeps_every_field_including_shots_and_takes(tmp_path: Path) -> None:
     path = tmp_path / "renderkit.lock"
     shots = (LockShot(key="1" * 64, task_id="t1", sha256="2" * 64),)
-    original = [entry("a"), entry("b", shots=shots)]
+    takes = (LockTake(take=1, key="3" * 64, task_id="t2", sha256="4" * 64),)
+    original = [entry("a"), entry("b", shots=shots), entry("c", takes=takes)]
     write_lock(path, original)
     lock = read_lock(path)
     assert lock is not None
-    assert lock.entries == {"a": original[0], "b": original[1]}
+    assert lock.entries == {"a": original[0], "b": original[1], "c": original[2]}
 
 
 def test_unchanged_lock_is_not_rewritten(tmp_path: Path) -> None:
@@ -95,14 +96,16 @@ def test_serialisation_is_the_sorted_two_space_json_of_the_entries(tmp_path: Pat
         LockShot(key="1" * 64, task_id="t1", sha256="2" * 64),
         LockShot(key="3" * 64, task_id="t2", sha256="4" * 64),
     )
-    entries = [entry("b", shots=shots), entry("a", model='odd "model" \u00e9')]
+    takes = (LockTake(1, "5" * 64, "t3", "6" * 64), LockTake(2, "7" * 64, "t4", "8" * 64))
+    entries = [entry("b", shots=shots), entry("a", model='odd "model" \u00e9', takes=takes)]
     path = tmp_path / "renderkit.lock"
     write_lock(path, entries)
     blocks = []
     for e in sorted(entries, key=lambda e: e.id):
         block = dataclasses.asdict(e)
-        if not block["shots"]:
-            del block["shots"]
+        for name in ("shots", "takes"):
+            if not block[name]:
+                del block[name]
         blocks.append(block)
     expected = json.dumps({"lock_version": 1, "scenes": blocks}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert path.read_text(encoding="utf-8") == expected

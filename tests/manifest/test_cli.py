@@ -59,8 +59,14 @@ def test_plan_json_lists_every_scene_and_writes_nothing(here: Project, capsys: p
         "cost_usd",
         "depends_on",
         "shots",
+        "takes",
     }
-    assert (doc["scenes"][1]["depends_on"], first["depends_on"], first["shots"]) == (["skyline"], [], None)
+    assert (doc["scenes"][1]["depends_on"], first["depends_on"], first["shots"], first["takes"]) == (
+        ["skyline"],
+        [],
+        None,
+        None,
+    )
     assert (first["file"], first["cost_usd"], len(first["key"])) == ("renders/skyline.mp4", 0.4, 64)
     assert doc["scenes"][2]["cost_usd"] is None
     assert doc["totals"] == {"rendered": 3, "cached": 0, "failed": 0, "cost_usd": 0.8, "unknown_cost": 1}
@@ -114,5 +120,6 @@ def test_plan_json_reads_cached_renders_from_the_real_cache(here: Project, capsy
         "cost_usd": 0.0,
         "depends_on": [],
         "shots": None,
+        "takes": None,
     }
     assert (scenes[1]["status"], scenes[1]["reason"], scenes[1]["task_id"]) == ("render", "new scene", None)
