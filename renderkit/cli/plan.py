@@ -1,5 +1,5 @@
-"""`renderkit plan [MANIFEST] [--json] [--force ID] [--max-cost USD] [--detailed-exitcode]`: what a build would
-render, why, and what it would cost; sends nothing."""
+"""`renderkit plan [MANIFEST] [--json | --format table|markdown] [--force ID] [--max-cost USD] [--detailed-exitcode]`:
+what a build would render, why, and what it would cost; sends nothing."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def add_parser(subparsers: Any, help_text: str, parents: Sequence[argparse.Argum
     add_manifest(parser)
     add_json(parser, "the plan")
     parser.add_argument(
+        "--format",
+        choices=("table", "markdown"),
+        default="table",
+        help="table: the human table on stderr (default); markdown: a pull-request comment on stdout",
+    )
+    parser.add_argument(
         "--force", action="append", default=[], metavar="ID", help="plan scene ID as a render even when cached"
     )
     parser.add_argument(
@@ -53,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     manifest = load_manifest(path)
     for warning in manifest.warnings:
         print(warning, file=sys.stderr)
+    if args.json and args.format == "markdown":
+        raise InputError("--json and --format markdown both write to stdout; use one of them")
     force = [scene for value in args.force for scene in value.split(",") if scene]
     known = {s.id for s in manifest.scenes}
     unknown = [i for i in force if i not in known]
@@ -63,7 +71,14 @@ def run(args: argparse.Namespace) -> int:
     state = open_state(manifest, os.environ)
     plan = make_plan(manifest, state, force=force)
     refusal = _refusal(plan, args.max_cost)
-    if not args.quiet:
+    if args.format == "markdown":
+        from renderkit.cli.markdown import plan_markdown
+        from renderkit.plan.diff import compare
+        from renderkit.store.layout import lock_path
+
+        lock = lock_path(manifest.path).name
+        sys.stdout.write(plan_markdown(path, plan, compare(plan, state.lock), lock, state.lock is not None))
+    elif not args.quiet:
         print(_table(plan, refusal), file=sys.stderr)
     if args.json:
         emit({**_document(plan, state), "refused": refusal})
