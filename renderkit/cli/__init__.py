@@ -33,6 +33,7 @@ COMMANDS = {
     "init": "start a project: a commented renderkit.yaml that builds on the simulator, and its schema",
     "schema": "print (or write) the manifest's JSON Schema, for editors",
     "completion": "print the shell completion script for bash, zsh or fish",
+    "report": "write a static page to review every render by watching it (contact sheet, takes, changes)",
     "sim": "run the simulator in the foreground",
 }
 

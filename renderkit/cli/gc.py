@@ -43,8 +43,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"renderkit: would drop record {key} from {where}", file=sys.stderr)
             for sha256, size in swept.blobs:
                 print(f"renderkit: would drop blob {sha256} ({size} bytes) from {where}", file=sys.stderr)
+            for poster, size in swept.posters:
+                print(f"renderkit: would drop poster frame {poster.name} ({size} bytes) from {where}", file=sys.stderr)
+        dropped = f"{len(swept.records)} record(s) and {len(swept.blobs)} blob(s)"
+        dropped += f" and {len(swept.posters)} poster frame(s)" if swept.posters else ""
         print(
-            f"renderkit: gc {verb} {len(swept.records)} record(s) and {len(swept.blobs)} blob(s) from {where}, "
+            f"renderkit: gc {verb} {dropped} from {where}, "
             f"{swept.bytes} bytes ({swept.bytes / 1e6:.1f} MB); {result.kept.locks} lock(s) kept "
             f"{len(result.kept.keys)} render(s)",
             file=sys.stderr,

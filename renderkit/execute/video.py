@@ -1,5 +1,5 @@
 """Video and image work, all through PyAV and Pillow: prove a download is the video asked for, fit a reference
-image to a size, take a last frame, stitch MP4s."""
+image to a size, take a last frame or a poster frame, stitch MP4s."""
 
 from __future__ import annotations
 
@@ -110,6 +110,36 @@ def last_frame(path: Path, size: str) -> bytes:
     out = io.BytesIO()
     last.to_image().save(out, format="PNG")
     return fit_image(out.getvalue(), size)
+
+
+def poster(path: Path, width: int) -> bytes:
+    """A poster frame of an MP4 as JPEG bytes, at most ``width`` pixels wide: the frame a second in (or the
+    middle of a shorter video), since first frames are often black. Mp4Problem when nothing decodes."""
+    import av
+    from PIL import Image
+
+    chosen: Any = None
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise Mp4Problem("no video stream")
+            stream = container.streams.video[0]
+            length = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+            wanted = min(1.0, length / 2)
+            for frame in container.decode(stream):
+                chosen = frame
+                if frame.time is not None and frame.time >= wanted:
+                    break
+    except av.error.FFmpegError as exc:
+        raise Mp4Problem(f"cannot decode: {exc}") from None
+    if chosen is None:
+        raise Mp4Problem("no frames")
+    image = chosen.to_image()
+    if image.width > width:
+        image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=82)
+    return out.getvalue()
 
 
 def _signature(stream: Any) -> tuple[object, ...]:

@@ -56,11 +56,12 @@ class Swept:
 
     records: list[str] = field(default_factory=list)
     blobs: list[tuple[str, int]] = field(default_factory=list)
+    posters: list[tuple[Path, int]] = field(default_factory=list)  # poster frames of blobs no longer kept
 
     @property
     def bytes(self) -> int:
-        """Bytes freed by the dropped blobs."""
-        return sum(size for _, size in self.blobs)
+        """Bytes freed by the dropped blobs and poster frames."""
+        return sum(size for _, size in self.blobs) + sum(size for _, size in self.posters)
 
 
 @dataclass
@@ -199,11 +200,17 @@ def _sweep_local(layout: CacheLayout, kept: Kept, dry_run: bool) -> Swept:
             for blob in sorted(layout.blobs.glob("*/*")):
                 if blob.name not in keep_blobs:
                     swept.blobs.append((blob.name, blob.stat().st_size))
+        if layout.posters.is_dir():
+            for poster in sorted(layout.posters.glob("*/*.jpg")):
+                if poster.name.split("-", 1)[0] not in keep_blobs:
+                    swept.posters.append((poster, poster.stat().st_size))
         if not dry_run:
             for key in swept.records:
                 cache.delete(key)
             for sha256, _ in swept.blobs:
                 cache.drop_blob(sha256)
+            for poster, _ in swept.posters:
+                poster.unlink(missing_ok=True)
             cache.clean_tmp(set())
     finally:
         cache.close()

@@ -227,6 +227,26 @@ class Cache:
             raise
         return self.add_blob(tmp, sha256)
 
+    def export_blob(self, sha256: str, size: int, dest: Path) -> bool:
+        """Copy a blob to ``dest`` (a clone where the filesystem has one) unless it is there with its size
+        already; False when the cache no longer holds the blob. For previews: the output stat is not recorded."""
+        if not self.has_blob(sha256, size):
+            return False
+        try:
+            if dest.stat().st_size == size:
+                return True
+        except FileNotFoundError:
+            pass
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output_temp(dest)
+        try:
+            _clone(self.blob_path(sha256), tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        os.replace(tmp, dest)
+        return True
+
     def mark(self, namespace: str, key: str) -> None:
         """Remember a fact about a key (``namespace`` names it), e.g. that a remote holds its render."""
         self.index.set(f"{namespace}:{key}", "1")

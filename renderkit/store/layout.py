@@ -17,6 +17,7 @@ LOCK_NAME = "renderkit.lock"
 CACHE_DIR_NAME = ".renderkit"
 DEFAULT_OUTPUT_DIR = "renders"
 OUTPUT_TEMP_SUFFIX = ".renderkit-tmp"  # a hidden temp beside an output while it is copied into place
+REPORT_DIR_NAME = "report"  # `renderkit report` writes into this folder of the output folder by default
 
 BUILD_LOCK_WAIT = 600.0  # seconds a build waits by default for another build that holds the cache's lock
 
@@ -81,6 +82,15 @@ class CacheLayout:
         """The lock file that lets one build at a time decide what to pay for."""
         return self.root / "build.lock"
 
+    @property
+    def posters(self) -> Path:
+        """Poster frames of blobs for ``renderkit report``, ``posters/ab/<sha256>-<width>.jpg``."""
+        return self.root / "posters"
+
+    def poster(self, sha256: str, width: int) -> Path:
+        """Where the poster frame of the blob with this digest, at most ``width`` pixels wide, is cached."""
+        return self.posters / sha256[:2] / f"{sha256}-{width}.jpg"
+
     def blob(self, sha256: str) -> Path:
         """Where the blob with this digest lives."""
         return Path(self.blob_name(sha256))
@@ -93,3 +103,29 @@ class CacheLayout:
         """The no-op memo of ``manifest``, named by its absolute path."""
         digest = hashlib.sha256(os.path.abspath(manifest).encode()).hexdigest()[:32]
         return self.root / "noop" / f"{digest}.json"
+
+
+@dataclass(frozen=True)
+class ReportLayout:
+    """Where everything of one ``renderkit report`` lives: the page, and the copies it shows by relative path."""
+
+    root: Path
+
+    @property
+    def index(self) -> Path:
+        """The page."""
+        return self.root / "index.html"
+
+    @property
+    def media(self) -> Path:
+        """Copies of the renders that are no output file (other takes, older renders)."""
+        return self.root / "media"
+
+    @property
+    def posters(self) -> Path:
+        """Copies of the poster frames the page shows (the cache keeps the originals)."""
+        return self.root / "posters"
+
+    def video(self, sha256: str) -> Path:
+        """Where the copy of the blob with this digest goes."""
+        return self.media / f"{sha256}.mp4"

@@ -20,7 +20,7 @@ from tests.manifest.conftest import PNG, snapshot
 
 BAD = Path(__file__).parent / "bad"
 CASES = sorted(BAD.glob("*.yaml"))
-COMMANDS = ["validate", "plan", "build"]
+COMMANDS = ["validate", "plan", "build", "report"]
 pytestmark = pytest.mark.usefixtures("no_network")
 
 
