@@ -17,7 +17,7 @@ from renderkit.cli import main
 def test_sim_serves_until_interrupted(stop: signal.Signals) -> None:
     command = [sys.executable, "-m", "renderkit", "sim", "--port", "0", "--dialect", "envelope", "--api-key", "k1"]
     command += ["--fault", "list:503:@1", "--seed", "3", "--latency", "0.1", "--poll-after-ms", "5"]
-    command += ["--rpm", "1", "--rate-window", "0.5", "--max-in-flight", "4", "--pad-to", "100000", "--fps", "4"]
+    command += ["--rpm", "1", "--rate-window", "30", "--max-in-flight", "4", "--pad-to", "100000", "--fps", "4"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
