@@ -49,6 +49,7 @@ class SceneReport:
             "sha256": self.sha256,
             "bytes": self.bytes,
             "cost_usd": self.cost_usd,
+            "takes": None,
         }
         if self.take is not None:
             doc["takes"] = [

@@ -70,11 +70,28 @@ def test_a_project_round_trip_writes_one_valid_document_per_command(
     check_document(run.doc, "gc")
     assert (run.doc["locks"], run.doc["kept"]) == (1, 2)
 
+    run = renderkit("report", "--json", cwd=root)
+    assert run.code == 0, run.err
+    check_document(run.doc, "report")
+    assert Path(run.doc["page"]).is_file()
+
+
+def test_a_scene_with_takes_lists_its_candidates_in_plan_and_build(simulator: Simulator, project: Project) -> None:
+    text = manifest_text(simulator, SCENES[:1]).replace('"a red fox in snow"', '"a red fox in snow"\n    takes: 2')
+    assert "takes: 2" in text
+    project.gen({"renderkit.yaml": text})
+    for command in ("plan", "build"):
+        run = renderkit(command, "--json", cwd=project.root)
+        assert run.code == 0, run.err
+        check_document(run.doc, command)
+        (scene,) = run.doc["scenes"]
+        assert [(t["take"], t["picked"]) for t in scene["takes"]] == [(1, True), (2, False)]
+
 
 BAD = "version: 1\nscenes:\n  - id: a\n    prompt: x\n    seconds: many\n"
 
 
-@pytest.mark.parametrize("command", ["validate", "plan", "build", "bundle", "push", "pull", "gc"])
+@pytest.mark.parametrize("command", ["validate", "plan", "build", "bundle", "push", "pull", "gc", "report"])
 def test_bad_input_gives_an_error_document_with_located_diagnostics(command: str, project: Project) -> None:
     project.gen({"renderkit.yaml": BAD})
     run = renderkit(command, "--json", cwd=project.root)

@@ -76,4 +76,4 @@ def test_markdown_counts_the_change_against_the_lock(
 def test_markdown_and_json_are_exclusive(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     project.gen({"renderkit.yaml": "version: 1\nscenes:\n  - id: a\n    prompt: a boat\n"})
     assert main(["plan", str(project.path("renderkit.yaml")), "--json", "--format", "markdown"]) == 2
-    assert "not allowed with argument" in capsys.readouterr().err
+    assert "--json and --format markdown both write to stdout" in capsys.readouterr().err
