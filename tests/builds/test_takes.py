@@ -15,7 +15,7 @@ from renderkit.plan.policy import shard_of
 from renderkit.plan.state import open_state
 from renderkit.simulator import Simulator
 from renderkit.store.lockfile import read_lock
-from tests.builds.helpers import KEY, build, manifest_text, statuses
+from tests.builds.helpers import KEY, build, manifest_text, statuses, stopped
 from tests.fixtures.project import Project
 
 SCENES = [("hero", "A red kite over a windy beach"), ("other", "A lighthouse at dusk")]
@@ -162,7 +162,7 @@ def test_zero_takes_or_pick_beyond_takes_is_a_located_error(
     for lines, where in (("takes: 0", ":16:12: scenes[0].takes:"), ("takes: 2\npick: 3", ":17:11: scenes[0].pick:")):
         project.gen({"renderkit.yaml": takes_manifest(simulator, lines)})
         code, report, err = build(project, capsys)
-        assert (code, report) == (2, None)
+        assert (code, stopped(report, 2)) == (2, "ManifestError")
         assert f"renderkit.yaml{where}" in err
         assert not project.path("renderkit.lock").exists()
     assert simulator.ledger()["creates"] == 0
