@@ -25,6 +25,22 @@ _PHASE_WORD = {
 }
 
 
+NOTIONAL = "note: the simulator charges nothing; its prices are notional"
+
+
+def headline(count: int, planned_usd: float, unknown: int) -> str:
+    """What the build is about to do and spend: the first thing either display shows."""
+    unpriced = f" + {unknown} unpriced" if unknown else ""
+    return f"renderkit build: {count} scene(s) to render, ${planned_usd:.2f}{unpriced} planned"
+
+
+def _simulated(plan: Plan, todo: Sequence[PlanItem]) -> bool:
+    """Whether any render goes to the simulator, whose prices are only notional."""
+    from renderkit.manifest.load import SIMULATOR
+
+    return SIMULATOR in {plan.manifest.providers[i.scene.provider].kind for i in todo}
+
+
 HEARTBEAT = 30.0  # seconds: CI systems kill jobs that print nothing for a while, and renders take minutes
 _BUSY = frozenset({"creating", "created", "rendering", "downloading", "retry"})
 
@@ -70,7 +86,15 @@ class PlainProgress:
                     self._print(f"{scene}: still {_PHASE_WORD[event.phase]}{pct} after {elapsed:.0f}s", scene, now)
 
     def planned(self, plan: Plan, todo: Sequence[PlanItem]) -> None:
-        """Nothing to show before the first event in a log."""
+        """The plan's headline, so a log says up front what the build will render and spend."""
+        if self.quiet or not todo:
+            return
+        cost = sum(i.cost_usd or 0.0 for i in todo)
+        lines = [headline(len(todo), cost, sum(1 for i in todo if i.cost_usd is None))]
+        if _simulated(plan, todo):
+            lines.append(f"renderkit: {NOTIONAL}")
+        with self._lock:
+            print("\n".join(lines), file=self.stream, flush=True)
 
     def __call__(self, event: Event) -> None:
         if self.quiet and event.phase not in ("warning", "failed"):
@@ -159,15 +183,12 @@ class LiveProgress:
 
     def planned(self, plan: Plan, todo: Sequence[PlanItem]) -> None:
         """The scenes this build will render, each with a queued row, and what they cost together."""
-        from renderkit.manifest.load import SIMULATOR
-
         with self._lock:
             self.started = self.clock()
             self.costs = {i.scene.id: i.cost_usd or 0.0 for i in todo}
             self.planned_usd = sum(self.costs.values())
             self.unknown = sum(1 for i in todo if i.cost_usd is None)
-            kinds = {plan.manifest.providers[i.scene.provider].kind for i in todo}
-            self.notional = SIMULATOR in kinds
+            self.notional = _simulated(plan, todo)
             for item in todo:
                 self._add(item.scene.id)
             self.totals.update(self.total_task, total=100 * max(1, len(todo)), completed=0)
@@ -224,9 +245,9 @@ class LiveProgress:
             )
             self.totals.update(self.total_task, completed=finished, summary=summary)
             hidden = self._fit(rows)
-        parts: list[Any] = [Text(f"renderkit build: {len(rows)} scene(s) to render, ${self.planned_usd:.2f} planned")]
+        parts: list[Any] = [Text(headline(len(rows), self.planned_usd, self.unknown))]
         if self.notional:
-            parts.append(Text("note: the simulator charges nothing; its prices are notional", style="dim"))
+            parts.append(Text(NOTIONAL, style="dim"))
         parts.append(self.scenes)
         if hidden:
             parts.append(Text(f"… {hidden} more row(s) (done or queued) off screen", style="dim"))

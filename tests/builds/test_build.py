@@ -200,7 +200,7 @@ def test_secret_never_lands_in_files_or_output(
         assert KEY.encode() not in project.path(rel).read_bytes(), rel
 
 
-def test_plain_progress_says_what_waits_on_what(
+def test_plain_progress_opens_with_the_plan_and_says_what_waits_on_what(
     simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = manifest_text(simulator, [*SCENES[:1], ("intro-rain", "The same street in heavy rain")])
@@ -210,8 +210,24 @@ def test_plain_progress_says_what_waits_on_what(
     assert code == 0, err
     assert statuses(report) == {"intro": "rendered", "intro-rain": "rendered"}
     lines = err.splitlines()
+    assert lines[0] == "renderkit build: 2 scene(s) to render, $0.80 planned"
     waiting = lines.index("renderkit: intro-rain: waiting for intro")
     assert waiting < next(i for i, line in enumerate(lines) if line.startswith("renderkit: intro: done"))
+
+
+def test_plain_progress_says_the_simulator_prices_are_notional_and_a_gateway_prices_are_not(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    note = "renderkit: note: the simulator charges nothing; its prices are notional"
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES[:1], kind="openai")})
+    code, _, err = build(project, capsys)
+    assert code == 0, err
+    assert note not in err.splitlines()  # the same server, but as a gateway whose prices are real
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES[1:2])})
+    code, _, err = build(project, capsys)
+    assert code == 0, err
+    assert err.splitlines()[:2] == ["renderkit build: 1 scene(s) to render, $0.40 planned", note]
+    assert build(project, capsys)[2].splitlines()[0].startswith("renderkit: 1 scene(s): 0 rendered")  # nothing planned
 
 
 def test_identical_requests_in_one_build_pay_once(
