@@ -18,8 +18,35 @@ Command line: ``renderkit sim [--host 127.0.0.1] [--port N] [--api-key KEY]... [
 
 from __future__ import annotations
 
-from renderkit.simulator.config import DIALECTS, SimConfig
-from renderkit.simulator.faults import parse_fault
-from renderkit.simulator.server import Simulator
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from renderkit.simulator.config import DIALECTS as DIALECTS
+    from renderkit.simulator.config import SimConfig as SimConfig
+    from renderkit.simulator.faults import parse_fault as parse_fault
+    from renderkit.simulator.server import Simulator as Simulator
+
+# Loaded on first use (PEP 562): every CLI command reads the simulator's config for `renderkit sim --help`, and
+# none of them should pay for the server, its web stack and the video encoder to do so.
+_HOMES = {
+    "DIALECTS": "renderkit.simulator.config",
+    "SimConfig": "renderkit.simulator.config",
+    "Simulator": "renderkit.simulator.server",
+    "parse_fault": "renderkit.simulator.faults",
+}
 __all__ = ["DIALECTS", "SimConfig", "Simulator", "parse_fault"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
