@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -127,8 +128,9 @@ def test_corrupt_blob_is_reported_not_silently_rebought(
     assert statuses(report)["intro"] == "failed"
     assert "corrupt" in err
     assert simulator.ledger()["creates"] == 3
-    assert main(["plan", str(built.path("renderkit.yaml"))]) == 0
-    assert "render" in capsys.readouterr().err
+    assert main(["plan", str(built.path("renderkit.yaml")), "--json"]) == 0
+    planned = {s["id"]: s["status"] for s in json.loads(capsys.readouterr().out)["scenes"]}
+    assert planned == {"intro": "render", "skyline": "cached", "outro": "cached"}, "the corrupt blob is dropped"
 
 
 def test_a_build_waits_for_the_cache_and_gives_up_after_wait(

@@ -40,6 +40,10 @@ def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], what:
     poll(look, bool, timeout=60, what=what)
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_an_interrupted_build_locks_what_finished_and_the_rerun_resumes(
     make_simulator, project: Project, capsys: pytest.CaptureFixture[str], sig: signal.Signals, code: int
@@ -52,6 +56,9 @@ def test_an_interrupted_build_locks_what_finished_and_the_rerun_resumes(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell starts background jobs with SIGINT ignored, and children inherit that; a user's terminal
+        # does not, so the build gets the default disposition whoever started pytest.
+        preexec_fn=default_sigint,
     )
     try:
         wait_until(lambda: journaled_tasks(project.path(".renderkit")) >= 1, proc, "the first create")

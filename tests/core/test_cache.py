@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -70,7 +71,16 @@ def test_output_fresh_trusts_only_the_file_it_wrote(tmp_path: Path) -> None:
     dest = tmp_path / "out.mp4"
     assert cache.materialize(record, dest)
     assert cache.output_fresh(dest, record.sha256)
-    dest.write_bytes(b"abd")  # same size, new mtime
+    st = dest.stat()
+    dest.write_bytes(b"abd")  # an edit in place: same size, same inode
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))  # a later mtime, on any filesystem
+    assert not cache.output_fresh(dest, record.sha256)
+    assert cache.materialize(record, dest)
+    st = dest.stat()
+    replacement = tmp_path / "other.mp4"
+    replacement.write_bytes(b"abd")
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size and mtime; only the inode differs
+    os.replace(replacement, dest)
     assert not cache.output_fresh(dest, record.sha256)
     dest.unlink()
     assert not cache.output_fresh(dest, record.sha256)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import av
 import pytest
 from PIL import Image
 
@@ -53,6 +54,27 @@ def test_last_frame_is_the_final_frame_at_the_requested_size(tmp_path: Path) -> 
     frame = last_frame(video, "720x1280")
     with Image.open(io.BytesIO(frame)) as img:
         assert img.size == (720, 1280)
+
+
+def solid_frames(path: Path, colors: list[str], size: tuple[int, int] = (64, 48)) -> Path:
+    """An MP4 with one frame of each solid colour, in order."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=4)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for color in colors:
+            frame = av.VideoFrame.from_image(Image.new("RGB", size, color))  # type: ignore[no-untyped-call]
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_last_frame_is_the_final_frame_decoded_not_the_first(tmp_path: Path) -> None:
+    video = solid_frames(tmp_path / "rgb.mp4", ["red", "lime", "red", "blue"])
+    with Image.open(io.BytesIO(last_frame(video, "64x48"))) as img:
+        r, g, b = img.convert("RGB").getpixel((32, 24))  # type: ignore[misc]
+    assert b > 200, "the last frame is blue"
+    assert r < 60, "not the red first frame"
+    assert g < 60
 
 
 def test_stitch_by_stream_copy_adds_up_the_durations(tmp_path: Path) -> None:
