@@ -163,10 +163,12 @@ class Executor:
 
     async def _render(self, job: Job, outcome: Outcome) -> Record:
         rt = self.providers[job.provider]
-        async with self._drained:
-            while self.backlog >= self.max_backlog:
-                await self._drained.wait()
         async with rt.slots:
+            # Checked with the slot held, just before the create: checked before queueing for a slot, every job of
+            # a big build would pass at the start (the backlog is empty then) and the gate would never close.
+            async with self._drained:
+                while self.backlog >= self.max_backlog:
+                    await self._drained.wait()
             with anyio.move_on_after(rt.deadline) as scope:
                 state = await self.tasks.obtain(job, rt, lambda: self._prepare(job))
                 outcome.task_id = state.task_id

@@ -134,6 +134,7 @@ class Harness:
             clock=self.clock,
             pause=lambda attempt: 3.0,
         )
+        self.executor = executor
 
         async def main() -> dict[str, Outcome]:
             with anyio.fail_after(30):
@@ -246,3 +247,34 @@ def test_a_401_stops_the_whole_build_before_any_other_create(harness: Callable[.
     with pytest.raises(ProviderUnusable, match="bad key"):
         h.run(job("a"), job("b", prompt="a gull"), job("c", prompt="a crab"))
     assert h.provider.calls.count("create") == 1
+
+
+class SlowDownloads(FakeProvider):
+    """Renders finish at once and downloads take many scheduler turns; notes the download backlog at each create."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__([queued(f"t{i}") for i in range(count)])
+        self.backlog: Callable[[], int] = lambda: 0
+        self.backlog_at_create: list[int] = []
+
+    async def create(self, request: CreateRequest) -> TaskState:
+        self.backlog_at_create.append(self.backlog())
+        return await super().create(request)
+
+    async def download(self, state: TaskState, sink: DownloadSink) -> None:
+        for _ in range(400):
+            await anyio.lowlevel.checkpoint()
+        await super().download(state, sink)
+
+
+def test_no_create_starts_while_finished_renders_wait_for_downloads(harness: Callable[..., Harness]) -> None:
+    provider = SlowDownloads(20)
+    h = harness(provider)
+    provider.backlog = lambda: h.executor.backlog
+    outcomes = h.run(*(job(f"s{i}", f"boat {i}") for i in range(20)))
+    assert all(o.record is not None for o in outcomes.values())
+    assert len(provider.backlog_at_create) == 20
+    # Each of the 4 slot holders passes the gate below the limit; renders in flight may finish before its create.
+    limit = h.executor.max_backlog + h.runtime.slots.total_tokens
+    assert max(provider.backlog_at_create) < limit, "creates kept starting while downloads lagged"
+    assert h.executor.peak_backlog >= h.executor.max_backlog, "the downloads did lag: the gate was exercised"
