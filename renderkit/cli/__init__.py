@@ -1,178 +1,56 @@
-"""Command line: `renderkit [--version] [-C DIR] [-v | -q] COMMAND`; the only package that prints or picks exit
-codes. Unexpected exceptions keep their traceback; RENDERKIT_RAISE_ERRORS=1 re-raises renderkit's own errors too."""
+"""renderkit's command line: ``renderkit [-C DIR] [-v | -q] COMMAND ...`` (the commands are in ``app``).
+
+A build that changes nothing is the command run most often, by people and by CI, so ``main`` answers it from
+the no-op memo before argparse, logging and the command modules load; anything else, or any doubt, goes to
+``app``.
+"""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
-import logging
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from types import FrameType
+from collections.abc import Sequence
 
-from renderkit import __version__
-from renderkit.cli.common import emit
-from renderkit.errors import InputError, ManifestError, RenderkitError
-from renderkit.store.layout import RAISE_ERRORS_ENV
-
-# Each subcommand lives in renderkit/cli/<name>.py and defines add_parser(subparsers) and run(args) -> int.
-# Modules are imported only when their command runs, so `renderkit plan` never pays for the simulator.
-COMMANDS = {
-    "validate": "check a manifest and report every error at once",
-    "plan": "show what a build would render, why, and what it would cost (sends nothing)",
-    "build": "render what changed, cache it, and write renderkit.lock",
-    "verify": "check that every file named in renderkit.lock (or in a bundle) exists with its sha256",
-    "gc": "drop cache entries that no lock of the project references (any branch or tag)",
-    "push": "send the renders the lock names to the remote cache",
-    "pull": "fetch the renders the lock names from the remote cache and write the outputs",
-    "bundle": "write the outputs, the lock and index.json into one reproducible zip",
-    "init": "start a project: a commented renderkit.yaml that builds on the simulator, and its schema",
-    "schema": "print (or write) the manifest's JSON Schema, for editors",
-    "completion": "print the shell completion script for bash, zsh or fish",
-    "report": "write a static page to review every render by watching it (contact sheet, takes, changes)",
-    "sim": "run the simulator in the foreground",
-}
-
-
-def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
-    """-C, -v and -q, accepted before the command and after it."""
-    parser.add_argument(
-        "-C", dest="directory", metavar="DIR", default=default, help="run as if started in DIR (like git -C)"
-    )
-    loudness = parser.add_mutually_exclusive_group()
-    loudness.add_argument(
-        "-v", "--verbose", action="store_true", default=default, help="also log every HTTP exchange (keys hidden)"
-    )
-    loudness.add_argument(
-        "-q", "--quiet", action="store_true", default=default, help="print only warnings, errors and results"
-    )
-
-
-def _parser(
-    wanted: str | None,
-) -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
-    parser = argparse.ArgumentParser(prog="renderkit", description="Reproducible builds for AI video APIs.")
-    parser.add_argument("--version", action="version", version=f"renderkit {__version__}")
-    _global_options(parser, None)
-    after = argparse.ArgumentParser(add_help=False)
-    _global_options(after, argparse.SUPPRESS)  # after the command, they override only when given
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    runners: dict[str, Callable[[argparse.Namespace], int]] = {}
-    for name, help_text in COMMANDS.items():
-        if wanted is not None and name != wanted:
-            sub.add_parser(name, help=help_text)
-            continue
-        module = importlib.import_module(f"renderkit.cli.{name}")
-        p = module.add_parser(sub, help_text, [after])
-        runners[name] = module.run
-        p.set_defaults(command=name)
-    return parser, runners
-
-
-def _logging(verbose: bool) -> None:
-    """With -v, renderkit's loggers (the HTTP exchange) print to stderr; without it they stay silent."""
-    if not verbose:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("renderkit: %(message)s"))
-    logger = logging.getLogger("renderkit")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-
-
-_terminated: list[int] = []
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM (what CI sends when it cancels a job) takes the path of Ctrl-C, whoever handles that now."""
-    _terminated.append(signum)
-    handler = signal.getsignal(signal.SIGINT)
-    if callable(handler):
-        handler(signal.SIGINT, frame)  # asyncio's handler cancels the build's main task cleanly
-    else:
-        raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _interruptible() -> Iterator[None]:
-    """Ctrl-C and SIGTERM interrupt the command, even when the shell started it with SIGINT ignored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler), signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
+_MEMO_FLAGS = frozenset({"--json", "-q", "--quiet"})  # the only build flags the shortcut understands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run renderkit with ``argv`` and return the exit code."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions: it needs every command's options
-        import argcomplete
+    args = list(sys.argv[1:] if argv is None else argv)
+    answered = _unchanged_build(args)
+    if answered is not None:
+        return answered
+    from renderkit.cli.app import run
 
-        argcomplete.autocomplete(_parser(None)[0])
-    parser, runners = _parser(next((a for a in args_list if a in COMMANDS), None))
-    try:
-        args = parser.parse_args(args_list)
-    except SystemExit as exc:
-        return int(exc.code or 0) if isinstance(exc.code, int) else 2
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    as_json = bool(getattr(args, "json", False))
-    try:
-        if args.directory is not None:
-            _enter(args.directory)
-        _logging(bool(args.verbose))
-        with _interruptible():
-            return runners[args.command](args)
-    except RenderkitError as exc:
-        if os.environ.get(RAISE_ERRORS_ENV):
-            raise
-        if isinstance(exc, ManifestError):
-            # One diagnostic per line with no prefix, so editors and CI problem matchers can parse them.
-            for diagnostic in exc.diagnostics:
-                print(diagnostic, file=sys.stderr)
-        else:
-            print(f"renderkit: {exc}", file=sys.stderr)
-        if as_json:
-            emit(_error_document(exc, exc.exit_code))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        code = 143 if _terminated else 130
-        print("renderkit: interrupted; rerun the same command to resume", file=sys.stderr)
-        if as_json:
-            emit(
-                {
-                    "error": {"type": "Interrupted", "message": "interrupted; rerun the same command to resume"},
-                    "exit_code": code,
-                }
-            )
-        return code
+    return run(args)
 
 
-def _enter(directory: str) -> None:
-    """-C DIR: work from DIR, as git and make do."""
-    try:
-        os.chdir(directory)
-    except OSError as exc:
-        raise InputError(f"-C {directory}: {exc.strerror or exc}") from None
+def _unchanged_build(args: list[str]) -> int | None:
+    """The exit code of ``build`` answered from its memo, or None when the full command must run."""
+    if not args or args[0] != "build" or "_ARGCOMPLETE" in os.environ:
+        return None
+    flags = {a for a in args[1:] if a.startswith("-")}
+    given = [a for a in args[1:] if not a.startswith("-")]
+    if len(given) > 1 or not flags <= _MEMO_FLAGS:
+        return None
+    from pathlib import Path
 
+    from renderkit import __version__
+    from renderkit.store import memo
+    from renderkit.store.layout import ALTERNATE_MANIFEST_NAME, MANIFEST_NAME
 
-def _error_document(exc: RenderkitError, code: int) -> dict[str, object]:
-    """The --json document of a failed command: what went wrong, as data."""
-    error: dict[str, object] = {"type": type(exc).__name__, "message": str(exc)}
-    if isinstance(exc, ManifestError):
-        error["diagnostics"] = [
-            {"file": d.file, "line": d.line, "col": d.col, "path": d.path, "message": d.message, "code": d.code}
-            for d in exc.diagnostics
-            if d.severity == "error"
-        ]
-    return {"error": error, "exit_code": code}
+    if given:
+        manifest = Path(given[0])
+    elif os.path.isfile(MANIFEST_NAME) and not os.path.exists(ALTERNATE_MANIFEST_NAME):
+        manifest = Path(MANIFEST_NAME)
+    else:
+        return None  # found in a parent folder, or ambiguous: the full command says which
+    stored = memo.check(manifest, __version__, os.environ)
+    if stored is None:
+        return None
+    from renderkit.cli.output import finish_build, shown
+
+    quiet = bool(flags & {"-q", "--quiet"})
+    return finish_build(
+        stored["doc"], stored["warnings"], shown(Path(stored["lock"])), quiet=quiet, as_json="--json" in flags
+    )

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from renderkit import __version__
-from renderkit.cli.common import add_json, add_manifest, emit, find_manifest
+from renderkit.cli.common import add_json, add_manifest, find_manifest
+from renderkit.cli.output import finish_build, shown
 from renderkit.store.layout import BUILD_LOCK_WAIT
 
 
@@ -80,40 +81,6 @@ def add_parser(sub: Any, help_text: str, parents: Sequence[argparse.ArgumentPars
     return p
 
 
-def _finish(doc: dict[str, Any], warnings: list[str], lock_file: str, args: argparse.Namespace) -> int:
-    """Print warnings, the summary, failures and the JSON report; return the exit code."""
-    for warning in warnings:
-        print(f"renderkit: warning: {warning}", file=sys.stderr)
-    totals = doc["totals"]
-    unknown = totals.get("unknown_cost", 0)
-    spent = f"${totals['cost_usd']:.2f}" + (f" + unknown for {unknown}" if unknown else "")
-    # A scene with takes lists every candidate (itself among them); totals count renders.
-    renders = [r for s in doc["scenes"] for r in s.get("takes") or [s]]
-    counted = f"{len(doc['scenes'])} scene(s)" + (
-        f" in {len(renders)} renders" if len(renders) > len(doc["scenes"]) else ""
-    )
-    if not args.quiet:
-        print(
-            f"renderkit: {counted}: {totals['rendered']} rendered ({spent}), "
-            f"{totals['cached']} cached, {totals['failed']} failed; lock: {lock_file}",
-            file=sys.stderr,
-        )
-    failed = [s for s in renders if s["status"] == "failed"]
-    for scene in failed:
-        print(f"renderkit: FAILED {scene['id']}: {scene['reason']}", file=sys.stderr)
-    if args.json:
-        emit(doc)
-    return 1 if failed else 0
-
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the working folder when it is inside it (a short line), else absolute."""
-    try:
-        return str(path.absolute().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path.absolute())
-
-
 def run(args: argparse.Namespace) -> int:
     """Run a build and print its report."""
     manifest = find_manifest(args.manifest)
@@ -123,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
         memo = noop.check(Path(manifest), __version__, os.environ)
         if memo is not None:
-            return _finish(memo["doc"], memo["warnings"], _shown(Path(memo["lock"])), args)
+            return finish_build(
+                memo["doc"], memo["warnings"], shown(Path(memo["lock"])), quiet=args.quiet, as_json=args.json
+            )
 
     from renderkit.cli.progress import progress_for
     from renderkit.ops.build import Build, BuildOptions
@@ -135,4 +104,6 @@ def run(args: argparse.Namespace) -> int:
     with progress_for(sys.stderr, quiet=args.quiet) as progress:
         report = Build(manifest, options, progress, on_plan=progress.planned).run()
     warnings = [*report.warnings, *report.problems]
-    return _finish(report.to_json(), warnings, _shown(lock_path(report.manifest)), args)
+    return finish_build(
+        report.to_json(), warnings, shown(lock_path(report.manifest)), quiet=args.quiet, as_json=args.json
+    )

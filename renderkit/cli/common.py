@@ -1,19 +1,12 @@
-"""What every command shares: the manifest argument and its search, the --json switch and its documents."""
+"""What every command shares: the manifest argument and its search, and the --json switch."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
-from typing import Any
 
 from renderkit.errors import InputError
-from renderkit.store.layout import MANIFEST_NAME
-
-# Bumped when a --json document changes in a way a script could trip on (a field removed or retyped).
-FORMAT_VERSION = 1
-_ALTERNATE = "renderkit.yml"
+from renderkit.store.layout import ALTERNATE_MANIFEST_NAME, MANIFEST_NAME
 
 
 def add_manifest(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
@@ -36,9 +29,9 @@ def find_manifest(given: str | None) -> str:
         return given
     here = Path.cwd()
     for folder in (here, *here.parents):
-        main, alternate = folder / MANIFEST_NAME, folder / _ALTERNATE
+        main, alternate = folder / MANIFEST_NAME, folder / ALTERNATE_MANIFEST_NAME
         if main.is_file() and alternate.is_file():
-            raise InputError(f"{folder} holds both {MANIFEST_NAME} and {_ALTERNATE}; remove one")
+            raise InputError(f"{folder} holds both {MANIFEST_NAME} and {ALTERNATE_MANIFEST_NAME}; remove one")
         for candidate in (main, alternate):
             if candidate.is_file():
                 return str(candidate if folder != here else candidate.name)
@@ -46,9 +39,3 @@ def find_manifest(given: str | None) -> str:
         f"no {MANIFEST_NAME} here or in any parent folder of {here}; name the manifest, "
         "or start a project with `renderkit init`"
     )
-
-
-def emit(doc: dict[str, Any]) -> None:
-    """Write a --json document (with its format version) to stdout in one write."""
-    sys.stdout.write(json.dumps({"format_version": FORMAT_VERSION, **doc}, indent=2) + "\n")
-    sys.stdout.flush()

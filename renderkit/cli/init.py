@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from renderkit.cli.common import add_json, emit
+from renderkit.cli.common import add_json
+from renderkit.cli.output import emit
 from renderkit.errors import InputError
 from renderkit.manifest.schema import schema_text
 from renderkit.store.layout import MANIFEST_NAME, SCHEMA_NAME

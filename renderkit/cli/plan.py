@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from renderkit.cli.build import _number
-from renderkit.cli.common import add_json, add_manifest, emit, find_manifest
+from renderkit.cli.common import add_json, add_manifest, find_manifest
+from renderkit.cli.output import emit
 from renderkit.errors import InputError, RefusedError
 from renderkit.manifest.load import load_manifest
 from renderkit.plan.plan import Plan, PlanItem, make_plan

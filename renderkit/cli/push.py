@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from renderkit.cli.common import add_json, add_manifest, emit, find_manifest
+from renderkit.cli.common import add_json, add_manifest, find_manifest
+from renderkit.cli.output import emit
 
 if TYPE_CHECKING:
     from renderkit.ops.transfer import Transfer

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from renderkit.cli.common import add_json, add_manifest, emit, find_manifest
+from renderkit.cli.common import add_json, add_manifest, find_manifest
+from renderkit.cli.output import emit
 from renderkit.manifest.load import load_manifest
 
 

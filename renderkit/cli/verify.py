@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from renderkit.cli.common import add_json, add_manifest, emit, find_manifest
+from renderkit.cli.common import add_json, add_manifest, find_manifest
+from renderkit.cli.output import emit
 
 
 def add_parser(sub: Any, help_text: str, parents: Sequence[argparse.ArgumentParser]) -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST_NAME = "renderkit.yaml"
+ALTERNATE_MANIFEST_NAME = "renderkit.yml"  # found too when no path is given; both in one folder is an error
 SCHEMA_NAME = "renderkit.schema.json"  # what `renderkit init` writes beside it, for editors
 LOCK_NAME = "renderkit.lock"
 CACHE_DIR_NAME = ".renderkit"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +57,24 @@ def test_memo_answers_a_noop_with_the_cached_report(
     assert report == {"format_version": 1, **doc}
     assert set(statuses(report).values()) == {"cached"}
     assert simulator.ledger()["requests"] == before
+
+
+@pytest.mark.parametrize("flags", [[], ["--json", "-q"]])
+def test_a_noop_build_is_answered_before_argparse_yaml_or_async_load(built: Project, flags: list[str]) -> None:
+    code = (
+        "import sys; from renderkit.cli import main; code = main(['build', *sys.argv[1:]]); "
+        "print(sorted(m for m in ('argparse', 'logging', 'yaml', 'anyio', 'httpx') if m in sys.modules), "
+        "file=sys.stderr); raise SystemExit(code)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, *flags], cwd=built.root, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines()[-1] == "[]"
+    if flags:
+        assert json.loads(run.stdout)["totals"]["cached"] == len(SCENES)
+    else:
+        assert run.stderr.splitlines()[0].startswith(f"renderkit: {len(SCENES)} scene(s): 0 rendered")
 
 
 def _edit_output(p: Project) -> None:
