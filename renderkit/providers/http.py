@@ -201,7 +201,7 @@ class Wire:
             raise self.status_error(response.status_code, response.headers, content, op=op, what=what)
         try:
             body = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the JSON parser's stack
             body = None
         if not isinstance(body, dict):
             raise self.unreadable(what, op=op, status=response.status_code)

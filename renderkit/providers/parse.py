@@ -7,6 +7,7 @@ upstream body nested at ``data.data``) are catalogued in the Crazyrouter gateway
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,18 +49,14 @@ def normalise_status(raw: str) -> Status:
 
 def parse_progress(value: object) -> int | None:
     """Read progress given as an int, a float or a ``"NN%"`` string, clamped to 0..100."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip().rstrip("%"))
-        except ValueError:
-            return None
-    else:
+    try:
+        number = float(value.strip().rstrip("%") if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
         return None
-    return max(0, min(100, int(number)))
+    # NaN and infinity (JSON's NaN, 1e400, "inf%") are no percentage.
+    return max(0, min(100, int(number))) if math.isfinite(number) else None
 
 
 def is_envelope(body: Body) -> bool:
@@ -208,7 +205,7 @@ def error_details(body: object) -> tuple[str, str | None]:
             # The gateway relays the upstream's error body as a string in ``message``.
             try:
                 upstream = json.loads(message)
-            except ValueError:
+            except (ValueError, RecursionError):  # nesting deeper than the parser's stack is no error body either
                 upstream = None
             if isinstance(upstream, Mapping):
                 upstream_message, upstream_code = error_details(upstream)
@@ -226,7 +223,7 @@ def error_details_from_bytes(content: bytes) -> tuple[str, str | None]:
     text = content.decode("utf-8", errors="replace")
     try:
         return error_details(json.loads(text))
-    except ValueError:
+    except (ValueError, RecursionError):
         return error_details(text)
 
 
