@@ -7,6 +7,7 @@ large, too slow or too long in coming is cut at a named limit (``Limits``).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from urllib.parse import urljoin
@@ -15,7 +16,16 @@ import httpx
 
 from renderkit.errors import ProviderError
 from renderkit.providers.base import DownloadSink, TaskState
-from renderkit.providers.http import MAX_ANSWER_BYTES, NOT_SENT, Limits, TooLarge, Wire, read_capped, redact
+from renderkit.providers.http import (
+    MAX_ANSWER_BYTES,
+    NOT_SENT,
+    Limits,
+    TooLarge,
+    Wire,
+    body_pieces,
+    read_capped,
+    redact,
+)
 
 # A signed result URL that answers these has expired or was revoked; the content route may still serve the video.
 _RESULT_GONE = frozenset({401, 403, 404, 410})
@@ -102,31 +112,32 @@ async def _stream(wire: Wire, response: httpx.Response, sink: DownloadSink, what
     clock = time.monotonic
     started = window = clock()
     in_window = received = 0
-    # Whatever each read brings (no re-chunking), so a trickle is seen as one.
-    async for chunk in response.aiter_bytes():
-        sink.write(chunk)
-        received += len(chunk)
-        in_window += len(chunk)
-        if sink.offset > limits.max_download_bytes:
-            raise _too_large(wire, what, limits)
-        now = clock()
-        if now - window >= limits.stall_seconds:
-            if in_window < limits.stall_bytes:
+    # Whatever each read brings (no re-chunking), so a trickle is seen as one; inflated a bounded piece at a time.
+    async with contextlib.aclosing(body_pieces(response)) as pieces:
+        async for chunk in pieces:
+            sink.write(chunk)
+            received += len(chunk)
+            in_window += len(chunk)
+            if sink.offset > limits.max_download_bytes:
+                raise _too_large(wire, what, limits)
+            now = clock()
+            if now - window >= limits.stall_seconds:
+                if in_window < limits.stall_bytes:
+                    raise ProviderError(
+                        f"{wire.provider}: {what} sent {in_window} bytes in {now - window:.0f}s, under renderkit's "
+                        f"floor of {limits.stall_bytes // 1024} KiB per {limits.stall_seconds:g}s (stall_timeout); "
+                        "retrying resumes where it stopped",
+                        code="download_stalled",
+                        retryable=True,
+                    )
+                window, in_window = now, 0
+            if now - started > limits.download_seconds:
                 raise ProviderError(
-                    f"{wire.provider}: {what} sent {in_window} bytes in {now - window:.0f}s, under renderkit's floor "
-                    f"of {limits.stall_bytes // 1024} KiB per {limits.stall_seconds:g}s (stall_timeout); retrying "
-                    "resumes where it stopped",
-                    code="download_stalled",
+                    f"{wire.provider}: {what} took more than {limits.download_seconds:g}s; retrying resumes where it "
+                    "stopped",
+                    code="download_slow",
                     retryable=True,
                 )
-            window, in_window = now, 0
-        if now - started > limits.download_seconds:
-            raise ProviderError(
-                f"{wire.provider}: {what} took more than {limits.download_seconds:g}s; retrying resumes where it "
-                "stopped",
-                code="download_slow",
-                retryable=True,
-            )
     return received
 
 

@@ -6,9 +6,11 @@ failure after which the request may have reached the provider is reported as ``m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Generator, Mapping
+import zlib
+from collections.abc import AsyncGenerator, Generator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -41,17 +43,66 @@ class TooLarge(Exception):
     """An answer went past MAX_ANSWER_BYTES (after decompression)."""
 
 
+# The most one received chunk may inflate to at once.
+PIECE_BYTES = 2**20
+# What renderkit inflates itself (what it asks for in Accept-Encoding); anything else is read as sent.
+_INFLATE = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+async def body_pieces(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The decoded body in pieces of at most PIECE_BYTES, however far one received chunk inflates.
+
+    httpx inflates each chunk it receives in one go, so a 64 KiB chunk of a gzip bomb is 64 MB in memory before
+    any limit is looked at. gzip and deflate are inflated here instead, a bounded piece at a time; a body in any
+    other encoding is passed on as received (renderkit asks for none, and cannot read one).
+    """
+    if response.is_stream_consumed:  # read (and decoded by httpx) before it came here, as a mock transport does
+        content = response.content
+        for start in range(0, len(content), PIECE_BYTES):
+            yield content[start : start + PIECE_BYTES]
+        return
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    wbits = _INFLATE.get(encoding)
+    if wbits is None:
+        async for chunk in response.aiter_raw():
+            yield chunk
+        return
+    inflater = zlib.decompressobj(wbits)
+    raw_deflate_allowed = encoding == "deflate"  # some servers send deflate without its zlib header, as httpx allows
+    try:
+        async for chunk in response.aiter_raw():
+            data = chunk
+            while data:
+                try:
+                    piece = inflater.decompress(data, PIECE_BYTES)
+                except zlib.error:
+                    if not raw_deflate_allowed:
+                        raise
+                    raw_deflate_allowed = False
+                    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raw_deflate_allowed = False
+                data = inflater.unconsumed_tail
+                if piece:
+                    yield piece
+        if tail := inflater.flush():  # what the last input still holds: at most a window, 32 KiB
+            yield tail
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"the {encoding} body does not inflate: {exc}", request=response.request) from None
+
+
 async def read_capped(response: httpx.Response, limit: int) -> bytes:
-    """The decoded body, read chunk by chunk and refused past ``limit`` bytes (a gzip bomb stops there too)."""
+    """The decoded body, read piece by piece and refused past ``limit`` bytes (a gzip bomb stops there too)."""
     length = response.headers.get("content-length", "")
     encoded = "content-encoding" in response.headers
     if length.isdigit() and int(length) > limit and not encoded:
         raise TooLarge
     out = bytearray()
-    async for chunk in response.aiter_bytes():
-        out += chunk
-        if len(out) > limit:
-            raise TooLarge
+    async with contextlib.aclosing(body_pieces(response)) as pieces:
+        async for piece in pieces:
+            out += piece
+            if len(out) > limit:
+                raise TooLarge
     return bytes(out)
 
 
@@ -182,7 +233,7 @@ class Wire:
             request = self.client.build_request(
                 method,
                 url,
-                headers={"Accept": "application/json"},
+                headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate"},
                 json=json_body,
                 data=form,
                 files=files,

@@ -1,0 +1,126 @@
+"""Chaos: what a hostile provider, a killed build and a hung-up client may not do to renderkit or its simulator."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+import pytest
+
+from renderkit.errors import ProviderError
+from renderkit.providers.base import TaskState
+from renderkit.providers.download import download_result
+from renderkit.providers.http import Limits, Wire
+
+MIB = 1 << 20
+
+
+@functools.cache
+def gzip_bomb(megabytes: int) -> bytes:
+    """``megabytes`` MiB of JSON-ish text, gzipped (level 1: about 230 to 1, made in a third of a second)."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    chunk = b"x" * MIB
+    return b"".join([packer.compress(b'{"pad":"'), *(packer.compress(chunk) for _ in range(megabytes)), packer.flush()])
+
+
+class OneChunk(httpx.AsyncByteStream):
+    """A body that arrives as a single chunk, as a fast connection delivers a small compressed answer."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._body
+
+
+class Sink:
+    """A download sink that keeps only the count and hash of what it was given."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self._digest = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        self.offset += len(chunk)
+        self._digest.update(chunk)
+
+    def reset(self) -> None:
+        self.offset = 0
+
+
+def bomb_answer(request: httpx.Request) -> httpx.Response:
+    body = gzip_bomb(64)
+    headers = {"content-encoding": "gzip", "content-length": str(len(body)), "content-type": "application/json"}
+    return httpx.Response(200, headers=headers, stream=OneChunk(body))
+
+
+def peak_mib(run: object) -> float:
+    """Peak Python memory (MiB) while ``anyio.run(run)`` ran."""
+    tracemalloc.start()
+    try:
+        anyio.run(run)  # type: ignore[arg-type]  # an async function of no arguments
+        return tracemalloc.get_traced_memory()[1] / MIB
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("route", ["poll", "content"])
+def test_a_gzip_bomb_is_refused_a_bounded_piece_at_a_time(route: str) -> None:
+    # 64 MiB inflated from 280 kB that arrive in one chunk: reading it must cost about the 8 MiB answer cap (JSON)
+    # or the max_download_mb cap (video, 5 MiB here), never the whole bomb at once.
+    failures: list[ProviderError] = []
+
+    async def fetch() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(bomb_answer)) as client:
+            limits = Limits(max_download_bytes=5 * MIB)
+            wire = Wire(
+                "http://provider.test", "sk-chaos-0123456789", client, provider="p", key_env="P_KEY", limits=limits
+            )
+            try:
+                if route == "poll":
+                    await wire.call("GET", "/v1/videos/v1", op="read")
+                else:
+                    state = TaskState(task_id="v1", status="completed", raw_status="completed")
+                    await download_result(wire, state, Sink(), content_path="/v1/videos/v1/content")
+            except ProviderError as exc:
+                failures.append(exc)
+
+    gzip_bomb(64)  # made before measuring
+    peak = peak_mib(fetch)
+    assert len(failures) == 1
+    assert ("more than 8 MiB" if route == "poll" else "larger than 5 MiB (max_download_mb)") in str(failures[0])
+    assert peak < 24, f"reading the bomb held {peak:.0f} MiB at once"
+
+
+def encode(body: bytes, encoding: str) -> bytes:
+    if encoding == "gzip":
+        return zlib.compress(body, wbits=zlib.MAX_WBITS | 16)
+    if encoding == "deflate":
+        return zlib.compress(body)
+    return zlib.compress(body, wbits=-zlib.MAX_WBITS)  # raw deflate, without the zlib header
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_an_honest_compressed_answer_reads_as_before(encoding: str) -> None:
+    task = b'{"id": "video_1", "status": "in_progress", "progress": 40, "pad": "' + b"y" * 3 * MIB + b'"}'
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.headers["accept-encoding"] == "gzip, deflate"
+        header = "deflate" if encoding == "raw-deflate" else encoding
+        return httpx.Response(200, headers={"content-encoding": header}, stream=OneChunk(encode(task, encoding)))
+
+    bodies = []
+
+    async def poll() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            wire = Wire("http://provider.test", "sk-chaos-0123456789", client, provider="p", key_env="P_KEY")
+            bodies.append((await wire.call("GET", "/v1/videos/video_1", op="read"))[0])
+
+    anyio.run(poll)
+    assert bodies[0]["status"] == "in_progress"
+    assert len(bodies[0]["pad"]) == 3 * MIB
