@@ -174,6 +174,13 @@ class Executor:
                 outcome.task_id = state.task_id
                 outcome.paid = job.key in self.tasks.created
                 state = await self.tasks.poll(job, rt, state)
+            entry = self.ctx.journal.entries.get(job.key)
+            if scope.cancelled_caught and outcome.task_id is None and entry is not None and entry.state == "intent":
+                raise SceneFailed(
+                    f"timed out after {rt.deadline:.0f}s (the provider's timeout) while a create was unanswered; it "
+                    "may have reached the provider and been paid for, so it is journaled and a rerun never sends it "
+                    f"again blindly (it looks for the task, or asks for --force {job.scene_id})"
+                )
             if scope.cancelled_caught and outcome.task_id is None:
                 raise SceneFailed(
                     f"timed out after {rt.deadline:.0f}s (the provider's timeout) before any task was created, so "

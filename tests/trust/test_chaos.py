@@ -16,6 +16,9 @@ from renderkit.errors import ProviderError
 from renderkit.providers.base import TaskState
 from renderkit.providers.download import download_result
 from renderkit.providers.http import Limits, Wire
+from renderkit.simulator import Simulator
+from tests.builds.helpers import KEY, build, manifest_text, statuses
+from tests.fixtures.project import Project
 
 MIB = 1 << 20
 
@@ -124,3 +127,38 @@ def test_an_honest_compressed_answer_reads_as_before(encoding: str) -> None:
     anyio.run(poll)
     assert bodies[0]["status"] == "in_progress"
     assert len(bodies[0]["pad"]) == 3 * MIB
+
+
+@pytest.mark.parametrize("kind", ["simulator", "generations"])
+def test_a_timeout_while_a_paid_create_is_unanswered_does_not_say_nothing_was_paid(
+    simulator: Simulator,
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    # The simulator records and charges the create, then sends its answer a byte every 10 ms (seconds in all):
+    # the provider's 1 s timeout ends the scene while the paid create is still unanswered.
+    monkeypatch.setenv("SIM_API_KEY", KEY)
+    simulator.add_fault("create:trickle=0.01:@1")
+    project.gen(
+        {
+            "renderkit.yaml": manifest_text(
+                simulator, [("intro", "A paper boat")], kind=kind, provider_extra="timeout: 1"
+            )
+        }
+    )
+    code, report, err = build(project, capsys)
+    assert code == 1
+    assert statuses(report) == {"intro": "failed"}
+    assert simulator.ledger()["creates"] == 1, "the create was paid for"
+    assert "nothing was paid" not in err
+    assert "may have reached the provider and been paid for" in err
+    code, report, err = build(project, capsys)
+    assert simulator.ledger()["creates"] == 1, "the rerun did not send it again blindly"
+    if kind == "simulator":
+        assert (code, statuses(report)) == (0, {"intro": "rendered"})
+        assert "recovered task" in err
+    else:
+        assert code == 1
+        assert "--force intro" in err
