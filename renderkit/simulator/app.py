@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive, Scope, Send
 
 from renderkit.simulator import lies
@@ -150,7 +150,7 @@ class SimApp:
         lie = next((f for f in hits if f.kind in lies.LIES), None)
         if lie is not None and lie.kind != "trickle":
             ledger.response(200)
-            await self._lie(send, lie)
+            await self._lie(send, receive, lie)
             return
         reply = await self._answer(request, template, params, hits)
         if lie is not None:
@@ -173,14 +173,14 @@ class SimApp:
             return config.latency
         return self._latencies.uniform(config.latency - config.latency_spread, config.latency + config.latency_spread)
 
-    async def _lie(self, send: Send, lie: Fault) -> None:
+    async def _lie(self, send: Send, receive: Receive, lie: Fault) -> None:
         size = float(lie.param) if lie.param else None
         if lie.kind == "huge":
             await lies.huge(send, size or 64)
         elif lie.kind == "bomb":
             await lies.bomb(send, size or 256)
         elif lie.kind == "endless":
-            await lies.endless(send)
+            await lies.endless(send, receive)
         else:
             await send_reply(send, lies.pages())
 
@@ -198,6 +198,9 @@ class SimApp:
             return refusal.reply
         except InvalidRequest as exc:
             return invalid(exc, config.dialect, family_of(template))
+        except ClientDisconnect:
+            # The client hung up before its body was read (nginx's 499): nothing to handle, nobody to answer.
+            return Reply(499, api_error("the client closed the connection", type_="invalid_request_error"))
         except Exception as exc:
             # Never let a bug look like a dropped connection: the client gets a JSON 500 instead.
             log.exception("simulator error on %s", template)

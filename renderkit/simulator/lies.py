@@ -14,7 +14,7 @@ import functools
 import secrets
 import zlib
 
-from starlette.types import Send
+from starlette.types import Receive, Send
 
 from renderkit.simulator.wire import Reply, body_chunks
 
@@ -63,12 +63,24 @@ async def bomb(send: Send, megabytes: float) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def endless(send: Send) -> None:
+async def endless(send: Send, receive: Receive) -> None:
     """A body with no length that never ends (until the client hangs up)."""
-    await send(_start(200, {"content-type": "video/mp4"}))
-    while True:
-        await send({"type": "http.response.body", "body": _ZEROS, "more_body": True})
-        await asyncio.sleep(0)
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        # The server drops what is sent after a hang-up without a word; only receive() tells.
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await send(_start(200, {"content-type": "video/mp4"}))
+        while not gone.is_set():
+            await send({"type": "http.response.body", "body": _ZEROS, "more_body": True})
+            await asyncio.sleep(0)
+    finally:
+        watcher.cancel()
 
 
 async def trickle(send: Send, reply: Reply, seconds: float) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import httpx
@@ -162,3 +164,46 @@ def test_a_timeout_while_a_paid_create_is_unanswered_does_not_say_nothing_was_pa
     else:
         assert code == 1
         assert "--force intro" in err
+
+
+def settled(sim: Simulator) -> None:
+    """Wait (with a deadline) until the simulator has no request left in hand."""
+    server = sim._server
+    assert server is not None
+    deadline = time.monotonic() + 10
+    while server.server_state.tasks:
+        assert time.monotonic() < deadline, "the simulator is still busy with a client that hung up"
+        time.sleep(0.01)
+
+
+def test_an_endless_answer_ends_when_the_client_hangs_up(make_simulator: Callable[..., Simulator]) -> None:
+    sim = make_simulator()
+    sim.add_fault("list:endless")
+    with sim.client(KEY) as client, client.stream("GET", "/v1/videos") as response:
+        assert response.status_code == 200
+        assert next(response.iter_raw())  # zeros, chunk after chunk; then the client hangs up
+    settled(sim)  # before: the simulator streamed zeros into the closed socket, a core busy until it stopped
+
+
+@pytest.mark.parametrize(
+    ("faults", "method", "path"),
+    [
+        (("poll:slow=0.5:@1", "poll:drop-after:@1"), "GET", "/v1/videos/video_1"),  # drops a connection already gone
+        (("create:slow=0.5:@1",), "POST", "/v1/videos"),  # reads the body of a client already gone
+    ],
+)
+def test_a_client_that_hangs_up_mid_request_is_no_error(
+    make_simulator: Callable[..., Simulator],
+    caplog: pytest.LogCaptureFixture,
+    faults: tuple[str, ...],
+    method: str,
+    path: str,
+) -> None:
+    sim = make_simulator()
+    for fault in faults:
+        sim.add_fault(fault)
+    with caplog.at_level(logging.ERROR, logger="renderkit.simulator"), sim.client(KEY, timeout=0.1) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            client.request(method, path, json={"prompt": "p", "model": "sora-2", "size": "1280x720", "seconds": "4"})
+        settled(sim)  # the request arrived before the client gave up, so it is in hand until the handler ends
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("renderkit.simulator")] == []
