@@ -65,7 +65,8 @@ class OpenAIProvider(HttpProvider):
                 if isinstance(created_at, int) and created_at < since:
                     return found
                 found.append(parse_task(item))
-            last_id = body.get("last_id") or items[-1].get("id")
+            last = items[-1]
+            last_id = body.get("last_id") or (last.get("id") if isinstance(last, dict) else None)
             # Stop on a cursor that does not move, so a confused server cannot keep renderkit paging forever.
             if not body.get("has_more") or not isinstance(last_id, str) or last_id == params.get("after"):
                 return found

@@ -15,8 +15,10 @@ import httpx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
 from renderkit.providers.http import Wire, poll_after, retry_after
+from renderkit.providers.openai import OpenAIProvider
 from renderkit.providers.parse import (
     error_details,
     error_details_from_bytes,
@@ -27,7 +29,7 @@ from renderkit.providers.parse import (
 )
 
 T = TypeVar("T")
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 FEW = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -154,6 +156,36 @@ def test_a_deeply_nested_answer_is_unreadable_not_a_crash(depth: int, status: in
     if status == 500 or kind == "list":
         assert refused is not None
         assert f"HTTP {status}" in str(refused)
+
+
+pages = st.fixed_dictionaries(
+    {},
+    optional={
+        "data": st.lists(shaped_bodies() | answers, max_size=3) | answers,
+        "has_more": answers,
+        "last_id": answers,
+        "first_id": answers,
+    },
+)
+
+
+@FEW
+@given(answer_pages=st.lists(pages, min_size=1, max_size=4), since=st.integers(-1, 2**40))
+@example(answer_pages=[{"data": [1, "x"], "has_more": True}], since=0)
+def test_list_tasks_reads_any_pages_or_raises_provider_error(answer_pages: list[dict[str, Any]], since: int) -> None:
+    # The list route is read to find a lost create: it may page through anything but must end, one way or another.
+    served = iter(answer_pages)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=json.dumps(next(served, {}), default=str).encode())
+
+    async def listed() -> list[object]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            provider = OpenAIProvider(KINDS["openai"], "http://provider.test", "sk-fuzz-0123456789", client)
+            return list(await provider.list_tasks(since))
+
+    found, refused = outcome(lambda: anyio.run(listed), ProviderError)
+    assert found is not None or str(refused)
 
 
 @FAST
