@@ -1,14 +1,25 @@
-"""Chaos: what a hostile provider, a killed build and a hung-up client may not do to renderkit or its simulator."""
+"""Chaos: what a killed build, a faulty or lying provider and a hung-up client may not do to renderkit.
+
+The first tests are a short seeded slice of bench/chaos.py (loaded from its path: bench/ is not a package), with
+the same checks: builds killed by each signal at a point observed in the journal, then rerun until one exits 0
+(no create paid twice, every locked file re-hashes, no temp file, no traceback, the key never shown), a few
+cells of the fault matrix and two lies. The rest pin what the bench found.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import logging
+import sys
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import anyio
 import httpx
@@ -23,6 +34,105 @@ from tests.builds.helpers import KEY, build, manifest_text, statuses
 from tests.fixtures.project import Project
 
 MIB = 1 << 20
+
+
+def load_bench() -> ModuleType:
+    """bench/chaos.py as a module (it runs nothing on import)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "chaos.py"
+    spec = importlib.util.spec_from_file_location("renderkit_bench_chaos", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+chaos = load_bench()
+
+
+@pytest.fixture
+def sim(make_simulator: Callable[..., Simulator]) -> Iterator[Any]:
+    """A dedicated simulator, steered as the bench steers its own (over HTTP)."""
+    handle = chaos.Sim(make_simulator().base_url)
+    yield handle
+    handle.close()
+
+
+def scenes(tag: str, count: int, links: tuple[tuple[str, str], ...] = ()) -> tuple[Any, ...]:
+    """``count`` scenes, the ones named in ``links`` (id, field) made from scene s0."""
+    linked = dict(links)
+    return tuple(
+        chaos.Scene(f"s{i}", f"{tag} shot {i}", linked.get(f"s{i}"), "s0" if f"s{i}" in linked else None)
+        for i in range(count)
+    )
+
+
+KILLS = [
+    # Killed when the journal holds 2 task ids, with a lost create (found again through the list route), poll
+    # errors and a cut download before or after the kill.
+    chaos.KillPlan(
+        seed=11,
+        signal="SIGKILL",
+        trigger="tasks",
+        at=2,
+        kind="simulator",
+        dialect="openai",
+        latency=0.6,
+        faults=("create:drop-after:@2", "poll:503:@1-3", "content:truncate=0.5:@1"),
+        scenes=scenes("kill", 4, (("s3", "remix_of"),)),
+    ),
+    chaos.KillPlan(
+        seed=12,
+        signal="SIGTERM",
+        trigger="tasks",
+        at=2,
+        kind="openai",
+        dialect="openai",
+        latency=0.6,
+        faults=("create:429=0.05:@1", "content:drop:@2", "create:503:@4"),
+        scenes=scenes("term", 4, (("s3", "extend_of"),)),
+    ),
+]
+
+
+@pytest.mark.parametrize("plan", KILLS, ids=lambda plan: f"{plan.signal}-{plan.kind}")
+def test_a_killed_build_reruns_to_a_whole_lock_without_paying_twice(sim: Any, plan: Any) -> None:
+    result = chaos.kill_trial(sim, plan)
+    assert result.signalled, "the build ended before the point it was to be killed at"
+    assert result.exit_code == chaos.EXPECTED_EXIT[plan.signal], result.last_err
+    assert chaos.kill_bad(result) == [], result.last_err
+    audit = result.audit
+    assert audit.creates == audit.tasks
+    assert audit.requests <= audit.creates <= audit.requests + result.asked_force
+    assert audit.unlocked == 0
+    assert audit.verify == 0
+
+
+MATRIX = [
+    ("openai", "create", "drop-after", (0, 0)),  # the lost answer is found through the list route
+    ("generations", "create", "drop-after", (1, 1)),  # no list route: it asks for --force, and keeps asking
+]
+
+
+@pytest.mark.parametrize(("kind", "where", "fault", "codes"), MATRIX, ids=lambda v: str(v))
+def test_a_fault_matrix_cell(sim: Any, kind: str, where: str, fault: str, codes: tuple[int, int]) -> None:
+    result = chaos.matrix_cell(sim, chaos.MatrixRow(kind, where, fault), 21)
+    assert result.fired >= 1, "the fault never fired"
+    assert chaos.matrix_bad(result) == [], result.last_err
+    assert result.codes == codes, result.last_err
+    assert result.audit.creates == result.scenes
+    assert result.audit.verify == 0
+
+
+@pytest.mark.parametrize("name", ["wrong key, echoed back", "1 GB video body"])
+def test_a_lying_provider(sim: Any, name: str) -> None:
+    lie = next(lie for lie in chaos.LIES if lie.name == name)
+    result = chaos.lie_run(sim, lie, 31)
+    assert result.bad == [], result.message
+    assert result.code == 1
+    assert not result.key_shown
+    assert result.rss_mib < 200
 
 
 @functools.cache
