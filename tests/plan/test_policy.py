@@ -1,13 +1,14 @@
 """What a build may pay for, met the way a user meets it: `renderkit build` against the simulator.
 
-Every refusal of ``--frozen`` (no lock, a stale lock, a scene added or removed, renders nowhere at hand) and both
-cost caps together. Each refusal is checked by its exit code, by the words that say which one it is, and by the
-simulator's ledger: nothing at all was sent.
+Every refusal of ``--frozen`` (no lock, a stale lock, a scene added or removed, renders nowhere at hand), both
+cost caps together, and shards built on two machines. Each refusal is checked by its exit code, by the words that
+say which one it is, and by the simulator's ledger: nothing at all was sent.
 """
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -181,6 +182,18 @@ def test_a_cap_below_what_is_cached_leaves_a_noop_build_alone(
     assert simulator.ledger()["requests"] == {}
 
 
+def test_a_model_priced_at_nothing_adds_nothing_to_a_cap(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two sora-2 scenes cost $0.80; the teaser's model is declared free, so a cap of $0.80 lets all three go."""
+    text = unknown_model_manifest(simulator, "budget: 0.8\nmodels:\n  house-model-1: {usd_per_second: 0}")
+    project.gen({"renderkit.yaml": text})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert set(statuses(report).values()) == {"rendered"}
+    assert simulator.ledger()["creates"] == 3
+
+
 def unknown_model_manifest(sim: Simulator, extra: str = "") -> str:
     text = manifest_text(sim, [*SCENES[:2], ("teaser", "A teaser")], extra=extra)
     return text.replace("  - id: teaser\n", "  - id: teaser\n    model: house-model-1\n")
@@ -211,3 +224,23 @@ def test_without_a_cap_a_scene_of_unknown_cost_renders(
     code, report, err = build(project, capsys, "--max-cost", "0.01")
     assert code == 0, err
     assert simulator.ledger()["requests"] == {}
+
+
+# --shard --------------------------------------------------------------------------------------------------------
+
+
+def test_two_machines_building_one_shard_each_pay_once_for_a_request_two_scenes_share(
+    simulator: Simulator, project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each machine has its own cache: a request split across the shards would be bought by both."""
+    text = manifest_text(simulator, [("a", "A lighthouse"), ("b", "A lighthouse"), ("c", "A harbour")])
+    other = Project(tmp_path / "other")
+    for machine in (project, other):
+        machine.gen({"renderkit.yaml": text})
+    done: dict[int, set[str]] = {}
+    for k, machine in enumerate((project, other), start=1):
+        code, report, err = build(machine, capsys, "--shard", f"{k}/2")
+        assert code == 0, err
+        done[k] = {s for s, v in statuses(report).items() if v == "rendered"}
+    assert simulator.ledger()["creates"] == 2, "one create per distinct request across the machines"
+    assert {"a", "b"} in done.values()

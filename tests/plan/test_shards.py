@@ -134,3 +134,42 @@ def test_a_scene_of_unknown_cost_weighs_nothing(tmp_path: Path) -> None:
     )
     # b (0.4) -> 1; c (0.4) -> 2; a (0) -> 1 (equal cost and scenes: the lower shard)
     assert split(plan, 2) == [{"a", "b"}, {"c"}]
+
+
+def test_two_scenes_with_the_same_request_go_to_one_shard(tmp_path: Path) -> None:
+    # Alone, a (0.4) and b (0.4) would go one to each shard, and each machine would pay for the same render.
+    plan = plan_of(tmp_path, "  - {id: a, prompt: same}\n  - {id: b, prompt: same}\n  - {id: c, prompt: other}\n")
+    # {a, b} (0.8, its one render at each scene's price) -> 1; c (0.4) -> 2
+    assert split(plan, 2) == [{"a", "b"}, {"c"}]
+
+
+def test_one_long_scene_balances_three_short_ones(tmp_path: Path) -> None:
+    plan = plan_of(
+        tmp_path,
+        """\
+  - {id: a, prompt: one, seconds: 12}
+  - {id: b, prompt: two}
+  - {id: c, prompt: three}
+  - {id: d, prompt: four}
+""",
+    )
+    # a (1.2) -> 1; b (0.4) -> 2; c -> 2 (0.4 < 1.2); d -> 2 (0.8 < 1.2): the shards weigh cost, not groups
+    assert split(plan, 2) == [{"a"}, {"b", "c", "d"}]
+
+
+def test_with_every_weight_equal_a_large_group_balances_several_small_ones(tmp_path: Path) -> None:
+    plan = plan_of(
+        tmp_path,
+        """\
+  - {id: p, prompt: p}
+  - {id: q, remix_of: p, prompt: q}
+  - {id: r, remix_of: p, prompt: r}
+  - {id: x, prompt: x}
+  - {id: y, prompt: y}
+  - {id: z, prompt: z}
+""",
+    )
+    lock = pin(plan, "p", "q", "r", "x", "y", "z")  # all pinned: every group weighs nothing
+    # {p, q, r} -> 1 (3 scenes); x -> 2; y -> 2 (1 scene < 3); z -> 2 (2 < 3). Were each group counted one
+    # scene more than it holds, z would find 4 against 4 and go to shard 1.
+    assert split(plan, 2, lock) == [{"p", "q", "r"}, {"x", "y", "z"}]
