@@ -234,6 +234,25 @@ ACCEPTED: dict[tuple[str, str, str], str] = {
     ): "equivalent: a total of exactly cap + 1e-9 cannot be reached with prices in hundredths of a cent",
 }
 
+# Lock.to_bytes dumps every free-text field with ensure_ascii=False, so that non-ASCII reads as it is in a diff.
+_DUMPS = (
+    '("file", dump(e.file, ensure_ascii=False)),',
+    '("id", dump(e.id, ensure_ascii=False)),',
+    '("model", dump(e.model, ensure_ascii=False)),',
+    "f'          \"task_id\": {dump(s.task_id, ensure_ascii=False)}\\n'",
+    "f'          \"task_id\": {dump(t.task_id, ensure_ascii=False)}\\n'",
+    'fields.append(("task_id", dump(e.task_id, ensure_ascii=False)))',
+)
+for _line in _DUMPS:
+    ACCEPTED["lockfile", "Lock.to_bytes", f"{_line} -> {_line.replace('=False', '=None')}"] = (
+        "equivalent: json.dumps tests ensure_ascii for truth, and None is as false as False"
+    )
+for _after in ('("id", dump(e.id, )),', '("id", dump(e.id, ensure_ascii=True)),'):
+    ACCEPTED["lockfile", "Lock.to_bytes", f"{_DUMPS[1]} -> {_after}"] = (
+        "equivalent: a scene id is ASCII (letters, digits, '.', '_', '-'; checked when the manifest loads), "
+        "so escaping non-ASCII changes none of its bytes"
+    )
+
 MESSAGE = (
     "message wording only: every word the tests look for is still there (XX-wrapped) or the text of a "
     "message nobody parses changed case; what is refused, paid for or recorded is the same"

@@ -68,6 +68,25 @@ def test_missing_lock_reads_as_none(tmp_path: Path) -> None:
     assert read_lock(tmp_path / "renderkit.lock") is None
 
 
+def _one_scene(**raw: str) -> bytes:
+    """A lockfile of one scene whose fields are the JSON texts given, the rest valid."""
+    fields = {
+        "bytes": "1234",
+        "file": '"renders/a.mp4"',
+        "id": '"a"',
+        "key": '"' + "k" * 64 + '"',
+        "model": '"sora-2"',
+        "provider_kind": '"simulator"',
+        "seconds": "4",
+        "sha256": '"' + "a" * 64 + '"',
+        "size": '"1280x720"',
+        "task_id": '"video_a"',
+        **raw,
+    }
+    body = ", ".join(f'"{name}": {value}' for name, value in fields.items())
+    return f'{{"lock_version": 1, "scenes": [{{{body}}}]}}'.encode()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -77,6 +96,9 @@ def test_missing_lock_reads_as_none(tmp_path: Path) -> None:
         (b'{"lock_version": 1, "scenes": {}}', "'scenes' must be a list"),
         (b'{"lock_version": 1, "scenes": [{"id": "a"}]}', "scenes[0]"),
         (b'{"lock_version": 1, "scenes": [7]}', "expected an object"),
+        (b"[]", "lock_version None is not supported"),
+        (_one_scene(seconds='"4"'), "scenes[0]: seconds and bytes must be integers"),
+        (_one_scene(bytes="1.5"), "scenes[0]: seconds and bytes must be integers"),
     ],
 )
 def test_bad_lockfiles_are_reported_with_a_fix(tmp_path: Path, content: bytes, message: str) -> None:
@@ -88,16 +110,28 @@ def test_bad_lockfiles_are_reported_with_a_fix(tmp_path: Path, content: bytes, m
     assert "renderkit.lock" in str(info.value)
 
 
+def test_a_lockfile_that_cannot_be_read_says_so_and_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "renderkit.lock"
+    path.mkdir()
+    with pytest.raises(LockfileError, match=r"renderkit\.lock: cannot be read \(Is a directory\); remove it"):
+        read_lock(path)
+
+
 def test_serialisation_is_the_sorted_two_space_json_of_the_entries(tmp_path: Path) -> None:
     import dataclasses
     import json
 
     shots = (
         LockShot(key="1" * 64, task_id="t1", sha256="2" * 64),
-        LockShot(key="3" * 64, task_id="t2", sha256="4" * 64),
+        LockShot(key="3" * 64, task_id="t2 \u00e9", sha256="4" * 64),
     )
-    takes = (LockTake(1, "5" * 64, "t3", "6" * 64), LockTake(2, "7" * 64, "t4", "8" * 64))
-    entries = [entry("b", shots=shots), entry("a", model='odd "model" \u00e9', takes=takes)]
+    takes = (LockTake(1, "5" * 64, "t3 \u00e9", "6" * 64), LockTake(2, "7" * 64, "t4", "8" * 64))
+    # Non-ASCII (an output_dir, a model's name, a provider's task ids) is written as it is: readable in a diff.
+    entries = [
+        entry("b", shots=shots),
+        entry("a", model='odd "model" \u00e9', takes=takes),
+        entry("c", file="vid\u00e9os/c.mp4", task_id="t\u00e2che"),
+    ]
     path = tmp_path / "renderkit.lock"
     write_lock(path, entries)
     blocks = []
@@ -111,4 +145,4 @@ def test_serialisation_is_the_sorted_two_space_json_of_the_entries(tmp_path: Pat
     assert path.read_text(encoding="utf-8") == expected
     empty = tmp_path / "empty.lock"
     write_lock(empty, [])
-    assert json.loads(empty.read_text()) == {"lock_version": 1, "scenes": []}
+    assert empty.read_text() == json.dumps({"lock_version": 1, "scenes": []}, indent=2) + "\n"
