@@ -253,6 +253,71 @@ for _after in ('("id", dump(e.id, )),', '("id", dump(e.id, ensure_ascii=True)),'
         "so escaping non-ASCII changes none of its bytes"
     )
 
+# The journal: a line _load cannot read is skipped, and so is the message of the error that says why.
+_SKIPPED = "raise ValueError(f\"unknown journal state {rec['state']!r}\")"
+for _after in (
+    "raise ValueError(None)",
+    "raise ValueError(f\"unknown journal state {rec['XXstateXX']!r}\")",
+    "raise ValueError(f\"unknown journal state {rec['STATE']!r}\")",
+):
+    ACCEPTED["journal", "Journal._apply", f"{_SKIPPED} -> {_after}"] = (
+        "equivalent: _load skips a line on ValueError and KeyError alike, and nobody sees the message"
+    )
+ACCEPTED["journal", "Journal._apply", 'state = cast(State, rec["state"]) -> state = cast(None, rec["state"])'] = (
+    "equivalent: typing.cast does nothing at run time"
+)
+# An entry starts from its intent line, which always holds scene, provider, at and echo (intent() and compact()
+# write them all). The defaults fill only an entry whose intent line was lost, which is in state task or later:
+# for that one only its state and task id are read (it resumes by task id), never its scene, time or echo.
+for _before, _afters in (
+    ('scene=str(rec.get("scene", "")),', ('scene=str(rec.get("scene", None)),', 'scene=str(rec.get("scene", )),')),
+    (
+        'intent_at=float(rec.get("at", 0.0)),',
+        ("intent_at=float(rec.get(None, 0.0)),", 'intent_at=float(rec.get("at", 1.0)),'),
+    ),
+    ('echo=str(rec.get("echo", "")),', ('echo=str(rec.get("echo", None)),', 'echo=str(rec.get("echo", )),')),
+):
+    for _after in _afters:
+        ACCEPTED["journal", "Journal._apply", f"{_before} -> {_after}"] = (
+            "equivalent: only an entry whose intent line was lost takes this default, and of that entry only "
+            "the state and task id are read"
+        )
+for _after in (
+    "provider=None,",
+    "provider=str(None),",
+    'provider=str(rec.get(None, "")),',
+    'provider=str(rec.get("provider", None)),',
+    'provider=str(rec.get("")),',
+    'provider=str(rec.get("provider", )),',
+):
+    ACCEPTED["journal", "Journal._apply", f'provider=str(rec.get("provider", "")), -> {_after}'] = (
+        "equivalent: nothing reads an entry's provider back; it is in the journal for people reading it"
+    )
+for _function, _line in (
+    ("Journal._append", 'os.write(self._fh, (json.dumps(rec, sort_keys=True) + "\\n").encode())'),
+    (
+        "Journal.compact",
+        'atomic_write(self.path, "".join(json.dumps(r, sort_keys=True) + "\\n" for r in lines).encode())',
+    ),
+):
+    for _after in ("sort_keys=None", "", "sort_keys=False"):
+        _mutant = _line.replace("sort_keys=True", _after) if _after else _line.replace(", sort_keys=True", ", ")
+        ACCEPTED["journal", _function, f"{_line} -> {_mutant}"] = (
+            "equivalent: each record is a dict built in one fixed order, so its line is as stable unsorted, and "
+            "replay reads fields by name"
+        )
+for _function, _commented in (("Journal.__init__", True), ("Journal._append", False), ("Journal.compact", False)):
+    _torn = "self._torn = False" + (
+        "  # the file ends inside a line (a killed run): the next record must not continue it" if _commented else ""
+    )
+    ACCEPTED["journal", _function, f"{_torn} -> {_torn.replace('False', 'None', 1)}"] = (
+        "equivalent: None is as false as False where _torn is read"
+    )
+ACCEPTED["journal", "Journal._append", "os.fsync(self._fh) -> pass"] = (
+    "crash-only: without fsync a record is lost only when the machine itself goes down before the page cache "
+    "is written; a killed renderkit (tests/builds/test_recovery.py) keeps it either way"
+)
+
 MESSAGE = (
     "message wording only: every word the tests look for is still there (XX-wrapped) or the text of a "
     "message nobody parses changed case; what is refused, paid for or recorded is the same"

@@ -42,6 +42,7 @@ class Journal:
         self.path = path
         self.entries: dict[str, Entry] = {}
         self._fh: int | None = None
+        self._torn = False  # the file ends inside a line (a killed run): the next record must not continue it
         self._load()
 
     def _load(self) -> None:
@@ -54,6 +55,7 @@ class Journal:
                 f"cannot read the journal {self.path}: {exc.strerror or exc}; nothing was sent. It records tasks "
                 "already paid for, so fix it (do not delete a journal that holds task ids) and build again"
             ) from None
+        self._torn = bool(data) and not data.endswith(b"\n")
         for line in data.splitlines():
             try:
                 rec = json.loads(line)
@@ -92,6 +94,9 @@ class Journal:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # umask decides
+            if self._torn:
+                os.write(self._fh, b"\n")
+                self._torn = False
         os.write(self._fh, (json.dumps(rec, sort_keys=True) + "\n").encode())
         os.fsync(self._fh)
         self._apply(rec)
@@ -138,8 +143,9 @@ class Journal:
                 lines.append({"key": e.key, "state": e.state, "error": e.error})
         if not lines:
             self.path.unlink(missing_ok=True)
-            return
-        atomic_write(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in lines).encode())
+        else:
+            atomic_write(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in lines).encode())
+        self._torn = False
 
     def close(self) -> None:
         """Close the append handle."""
