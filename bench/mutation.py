@@ -318,6 +318,29 @@ ACCEPTED["journal", "Journal._append", "os.fsync(self._fh) -> pass"] = (
     "is written; a killed renderkit (tests/builds/test_recovery.py) keeps it either way"
 )
 
+# canonical_json: _plain only picks the fast path. Where it says no, rfc8785 writes the same bytes more slowly
+# (test_fast_canonical_json_is_byte_identical_to_rfc8785); bench/build.py's no-op rebuild shows the time.
+_SLOWER = (
+    "equivalent in output: fewer values take the json.dumps fast path, and rfc8785 writes the same bytes for them "
+    "(every identity is an object, so a wrong answer for a nested value never reaches a caller)"
+)
+_TYPES = "if isinstance(value, str) or value is None or isinstance(value, bool):"
+_RANGE = "return -(2**53) < value < 2**53  # rfc8785's domain: it refuses 2**53 itself"
+for _before, _after in (
+    (_TYPES, "if isinstance(value, str) or value is None and isinstance(value, bool):"),
+    (_TYPES, "if isinstance(value, str) and value is None or isinstance(value, bool):"),
+    ("return True", "return False"),
+    (_RANGE, _RANGE.replace("-(2**53) <", "+(2**53) <", 1)),
+    (_RANGE, _RANGE.replace("-(2**53) <", "-(2 * 53) <", 1)),
+    (_RANGE, _RANGE.replace("< 2**53  #", "< 2 * 53  #", 1)),
+    ("if isinstance(value, Mapping):", "if not (isinstance(value, Mapping)):"),
+):
+    ACCEPTED["request", "_plain", f"{_before} -> {_after}"] = _SLOWER
+_FAST = 'return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")'
+ACCEPTED["request", "canonical_json", f"{_FAST} -> {_FAST.replace('ensure_ascii=False', 'ensure_ascii=None')}"] = (
+    "equivalent: json.dumps tests ensure_ascii for truth, and None is as false as False"
+)
+
 MESSAGE = (
     "message wording only: every word the tests look for is still there (XX-wrapped) or the text of a "
     "message nobody parses changed case; what is refused, paid for or recorded is the same"

@@ -155,7 +155,7 @@ def render_key(identity: Mapping[str, object]) -> str:
 def canonical_json(value: Mapping[str, object]) -> bytes:
     """RFC 8785 canonical JSON of ``value``.
 
-    For what requests hold (text, integers within +-2**53, booleans, null, lists and objects with ASCII keys)
+    For what requests hold (text, integers strictly within +-2**53, booleans, null, lists and objects with ASCII keys)
     ``json.dumps`` with sorted keys writes the same bytes several times faster; anything else, such as a
     float, goes through rfc8785.
     """
@@ -179,7 +179,7 @@ def _plain(value: object) -> bool:
     if isinstance(value, str) or value is None or isinstance(value, bool):
         return True
     if isinstance(value, int):
-        return -(2**53) <= value <= 2**53
+        return -(2**53) < value < 2**53  # rfc8785's domain: it refuses 2**53 itself
     if isinstance(value, list | tuple):
         return all(_plain(v) for v in value)
     if isinstance(value, Mapping):

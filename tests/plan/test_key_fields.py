@@ -163,6 +163,18 @@ def test_each_shot_has_a_key_of_its_own_and_the_first_carries_the_image() -> Non
     assert first.key != dataclasses.replace(plain, image=board.image).key, "a shot is not the same as a scene"
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"private": True}, {"aspect_ratio": "16:9"}, {"extra": {"seed": 7}}],
+)
+def test_every_shot_carries_the_scenes_options(options: dict[str, object]) -> None:
+    """Shot by shot, each shot is its own render: an option of the scene must reach each body and each key."""
+    board = dataclasses.replace(BOARD, kind="unified", **options)  # type: ignore[arg-type]
+    for plain, shot in zip(BOARD.shot_requests(), board.shot_requests(), strict=True):
+        assert {name: getattr(shot, name) for name in options} == options
+        assert shot.key != plain.key
+
+
 def test_editing_one_shot_changes_only_that_shots_key() -> None:
     before = BOARD.shot_requests()
     after = dataclasses.replace(BOARD, storyboard=(Shot("Wide shot", 4), Shot("The boat sinks", 4))).shot_requests()
@@ -203,7 +215,10 @@ def test_canonical_json_is_rfc8785(value: dict[str, Any]) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
 
 
-@pytest.mark.parametrize("value", [{"n": 2**53 + 1}, {"n": -(2**53) - 1}, {"p": "\ud800"}, {"p": ["\udfff"]}])
+@pytest.mark.parametrize(
+    "value",
+    [{"n": 2**53}, {"n": -(2**53)}, {"n": 2**53 + 1}, {"n": -(2**53) - 1}, {"p": "\ud800"}, {"p": ["\udfff"]}],
+)
 def test_what_rfc8785_refuses_is_refused(value: dict[str, Any]) -> None:
     with pytest.raises(rfc8785.CanonicalizationError):
         rfc8785.dumps(value)
