@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sqlite3
@@ -92,3 +93,46 @@ def test_corrupt_record_is_a_reported_miss(tmp_path: Path, text: str) -> None:
     cache.index.set("rec:k", text)
     assert cache.get("k") is None
     assert cache.problems
+
+
+def test_task_ids_name_every_cached_render_and_shot_for_reconcile_to_leave_alone(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    store(cache, "k1", b"one")
+    board = store(cache, "k2", b"two")
+    shots = ({"key": "s1", "task_id": "t-shot-1"}, {"key": "s2", "task_id": "t-shot-2"}, {"key": "s3"})
+    cache.put(dataclasses.replace(board, shots=shots))
+    cache.index.set("rec:k3", "{")  # a corrupt record names no task; it is a miss, not an error
+    assert cache.task_ids() == {"t-k1", "t-k2", "t-shot-1", "t-shot-2"}
+    cache.close()
+
+
+def test_a_record_whose_blob_is_gone_is_not_usable(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    assert cache.usable("k1") == record
+    cache.blob_path(record.sha256).unlink()
+    assert cache.usable("k1") is None
+    assert cache.get("k1") == record, "the record stays: the blob can be fetched again"
+    cache.close()
+
+
+def test_a_record_keeps_its_shots_and_what_the_provider_delivered(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    full = dataclasses.replace(
+        record, shots=({"key": "s1", "task_id": "t-shot-1"},), delivered={"size": "1280x704", "seconds": 4}
+    )
+    cache.put(full)
+    cache.close()
+    assert Cache(CacheLayout(tmp_path / "c")).get("k1") == full
+
+
+def test_materializing_a_record_whose_blob_is_gone_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    cache.blob_path(record.sha256).unlink()
+    dest = tmp_path / "renders" / "k1.mp4"
+    assert cache.materialize(record, dest) is False
+    assert cache.problems == [f"blob {record.sha256[:12]} is missing from the cache"]
+    assert not dest.exists()
+    cache.close()
