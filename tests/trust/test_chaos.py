@@ -13,7 +13,6 @@ import hashlib
 import importlib.util
 import logging
 import sys
-import time
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +31,7 @@ from renderkit.providers.http import Limits, Wire
 from renderkit.simulator import Simulator
 from tests.builds.helpers import KEY, build, manifest_text, statuses
 from tests.fixtures.project import Project
+from tests.fixtures.waiting import poll
 
 MIB = 1 << 20
 
@@ -280,10 +280,11 @@ def settled(sim: Simulator) -> None:
     """Wait (with a deadline) until the simulator has no request left in hand."""
     server = sim._server
     assert server is not None
-    deadline = time.monotonic() + 10
-    while server.server_state.tasks:
-        assert time.monotonic() < deadline, "the simulator is still busy with a client that hung up"
-        time.sleep(0.01)
+    poll(
+        lambda: len(server.server_state.tasks),
+        lambda busy: busy == 0,
+        what="the simulator done with the hung-up client",
+    )
 
 
 def test_an_endless_answer_ends_when_the_client_hangs_up(make_simulator: Callable[..., Simulator]) -> None:
