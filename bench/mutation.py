@@ -391,8 +391,8 @@ def _install_operators() -> None:
 
     if version("mutmut") != MUTMUT:
         raise SystemExit(f"bench/mutation.py extends mutmut {MUTMUT}'s operator list; found mutmut {version('mutmut')}")
-    assert file_mutation.mutation_operators is mutators.mutation_operators  # type: ignore[attr-defined]
-    mutators.mutation_operators.extend(_extra_operators())  # type: ignore[attr-defined]
+    assert file_mutation.mutation_operators is mutators.mutation_operators
+    mutators.mutation_operators.extend(_extra_operators())
 
 
 def _describe(path: str) -> list[dict[str, Any]]:

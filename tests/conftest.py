@@ -9,6 +9,12 @@ import pytest
 pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.project", "tests.fixtures.s3", "tests.fixtures.gateway"]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers per core (at most 16), since a test spends about half its time waiting on a
+    simulator's latency or on a subprocess; 4 workers on 2 cores took 0.7 of the wall time of 2."""
+    return min(16, 2 * len(os.sched_getaffinity(0)))
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Strip renderkit, proxy and provider-key variables so no test depends on the caller's shell."""

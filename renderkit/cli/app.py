@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import logging
 import os
@@ -52,9 +53,11 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+@functools.cache
 def _parser(
     wanted: str | None,
 ) -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+    """The parser with ``wanted``'s options in full; built once per process (argparse takes about 5 ms)."""
     parser = argparse.ArgumentParser(prog="renderkit", description="Reproducible builds for AI video APIs.")
     parser.add_argument("--version", action="version", version=f"renderkit {__version__}")
     _global_options(parser, None)

@@ -15,7 +15,7 @@ from renderkit.catalog.kinds import KINDS
 from renderkit.execute.jobs import ProviderRuntime
 from renderkit.execute.pacing import RateLimiter
 from renderkit.manifest.model import Manifest, ProviderConfig
-from renderkit.providers.http import Limits, redact
+from renderkit.providers.http import Limits, redact, tls_context
 from renderkit.providers.registry import open_provider
 from renderkit.providers.scrub import scrub, secret_forms
 
@@ -42,6 +42,7 @@ async def open_runtimes(
                 timeout=httpx.Timeout(60.0, connect=10.0),
                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
                 trust_env=False,
+                verify=tls_context(),
                 transport=transport,
                 event_hooks=_exchange_log(keys.values()),
             )

@@ -18,16 +18,7 @@ HERE = Path(__file__).parent
 EXAMPLES = sorted((HERE.parent.parent / "examples").glob("*.yaml"))
 
 
-def _parses(path: Path) -> bool:
-    try:
-        read_yaml(path, path.name)
-    except InputError:
-        return False
-    return True
-
-
-# Files YAML itself rejects never reach the schema, so they cannot tell the two validators apart.
-CORPUS = [p for p in sorted((HERE / "bad").glob("*.yaml")) if _parses(p)]
+CORPUS = sorted((HERE / "bad").glob("*.yaml"))
 
 
 def oracle() -> jsonschema.Draft202012Validator:
@@ -77,7 +68,12 @@ def test_unsupported_keywords_are_refused() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES + CORPUS, ids=lambda p: p.stem)
 def test_validator_agrees_with_jsonschema_on_examples_and_corpus(path: Path) -> None:
-    doc, _ = read_yaml(path, path.name)
+    try:
+        doc, _ = read_yaml(path, path.name)
+    except InputError:
+        # YAML itself rejects it, so it never reaches either validator; no example may be such a file.
+        assert path in CORPUS
+        return
     assert (manifest_validator().issues(doc.data) == []) == oracle().is_valid(doc.data)
 
 

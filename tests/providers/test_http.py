@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from email.utils import formatdate
 
 import httpx
@@ -18,6 +19,7 @@ from renderkit.providers.http import (
     redact,
     retry_after,
     same_origin,
+    tls_context,
 )
 
 KEY = "sk-test-0123456789abcdef"
@@ -27,7 +29,7 @@ def wire(client: httpx.AsyncClient | None = None) -> Wire:
     return Wire(
         "http://127.0.0.1:9/v1/",
         KEY,
-        client or httpx.AsyncClient(),
+        client or httpx.AsyncClient(verify=tls_context()),
         provider="gw",
         key_env="CRAZYROUTER_API_KEY",
     )
@@ -202,3 +204,10 @@ def test_unknown_model_on_the_gateway_was_refused_not_sent() -> None:
     err = status_error(503, "create", body)
     assert "check the scene's model" in str(err)
     assert (err.retryable, err.maybe_sent) == (False, False)
+
+
+def test_every_client_shares_one_context_that_verifies_certificates() -> None:
+    ctx = tls_context()
+    assert ctx is tls_context()
+    assert ctx.verify_mode is ssl.CERT_REQUIRED
+    assert ctx.check_hostname

@@ -14,6 +14,7 @@ from PIL import Image
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, TaskState
+from renderkit.providers.http import tls_context
 from renderkit.providers.openai import PAGE
 from renderkit.providers.registry import open_provider
 from renderkit.request import Shot
@@ -33,7 +34,7 @@ FAMILY_ROUTE = {
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=15) as c:
+    async with httpx.AsyncClient(timeout=15, verify=tls_context()) as c:
         yield c
 
 
