@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,4 +137,108 @@ def test_materializing_a_record_whose_blob_is_gone_says_so_and_writes_nothing(tm
     assert cache.materialize(record, dest) is False
     assert cache.problems == [f"blob {record.sha256[:12]} is missing from the cache"]
     assert not dest.exists()
+    cache.close()
+
+
+def test_a_record_is_compact_json_with_sorted_keys_whatever_order_it_was_built_in(tmp_path: Path) -> None:
+    # The remote stores these bytes and every machine must write the same ones for the same render.
+    a = Record("k", {"size": "1280x720", "prompt": "p"}, "openai", "t", "ab" * 32, 3, delivered={"seconds": 4})
+    b = dataclasses.replace(a, request={"prompt": "p", "size": "1280x720"})
+    assert (
+        a.to_json()
+        == b.to_json()
+        == (
+            '{"bytes":3,"delivered":{"seconds":4},"key":"k","provider_kind":"openai",'
+            f'"request":{{"prompt":"p","size":"1280x720"}},"sha256":"{"ab" * 32}","shots":[],"task_id":"t"}}'
+        )
+    )
+    assert Record.from_json(a.to_json()) == a
+
+
+def test_a_corrupt_record_is_reported_by_its_key(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    key = "0123456789abcdef" * 4
+    cache.index.set(f"rec:{key}", "{")
+    assert cache.get(key) is None
+    assert cache.problems == ["cache record for 0123456789ab is corrupt; it will be rebuilt"]
+    cache.close()
+
+
+def test_blobs_that_share_a_folder_are_both_kept(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    first, second = "aa" + "1" * 62, "aa" + "2" * 62  # blobs/aa/ holds both
+    for sha in (first, second):
+        tmp = cache.temp_path(sha)
+        tmp.write_bytes(sha.encode())
+        assert cache.add_blob(tmp, sha) == cache.blob_path(sha)
+    assert cache.blob_path(first).parent == cache.blob_path(second).parent
+    assert [cache.blob_path(s).read_bytes() for s in (first, second)] == [first.encode(), second.encode()]
+    src = tmp_path / "adopted.mp4"
+    src.write_bytes(b"adopted")
+    sha = "aa" + "3" * 62
+    assert cache.add_blob_copy(src, sha).read_bytes() == b"adopted"
+    cache.close()
+
+
+def test_materialize_creates_the_folders_an_output_needs(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    dest = tmp_path / "renders" / "act-1" / "scene-2" / "k1.mp4"
+    assert cache.materialize(record, dest) is True
+    assert dest.read_bytes() == b"video bytes"
+    cache.close()
+
+
+def test_a_corrupt_blob_is_reported_by_its_digest(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    cache.blob_path(record.sha256).write_bytes(b"video bytez")
+    assert cache.materialize(record, tmp_path / "k1.mp4") is False
+    assert cache.problems == [f"blob {record.sha256[:12]} was corrupt and has been dropped"]
+    cache.close()
+
+
+def test_a_new_cache_object_trusts_the_outputs_an_earlier_one_wrote(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    dest = tmp_path / "k1.mp4"
+    assert cache.materialize(record, dest)
+    cache.close()
+    again = Cache(CacheLayout(tmp_path / "c"))  # the next build: the index is not open yet
+    assert again.output_fresh(dest, record.sha256) is True
+    assert again.output_fresh(dest, "f" * 64) is False
+    again.close()
+
+
+def _disk_full(created: bool) -> Callable[[Path, Path], None]:
+    """A copy that fails with ENOSPC, after creating (part of) its destination or before."""
+
+    def clone(src: Path, dest: Path) -> None:
+        if created:
+            dest.write_bytes(src.read_bytes()[:3])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    return clone
+
+
+@pytest.mark.parametrize("created", [True, False], ids=["part-written", "not-created"])
+def test_a_copy_that_fails_leaves_no_temp_file_and_raises_the_disk_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, created: bool
+) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    src = tmp_path / "adopt.mp4"
+    src.write_bytes(b"adopted bytes")
+    monkeypatch.setattr("renderkit.store.cache._clone", _disk_full(created))
+    with pytest.raises(OSError, match="No space left") as adopting:
+        cache.add_blob_copy(src, hashlib.sha256(b"adopted bytes").hexdigest())
+    assert adopting.value.errno == errno.ENOSPC
+    out = tmp_path / "renders"
+    out.mkdir()
+    with pytest.raises(OSError, match="No space left") as materializing:
+        cache.materialize(record, out / "k1.mp4")
+    assert materializing.value.errno == errno.ENOSPC
+    assert list(cache.tmp.iterdir()) == []
+    assert list(out.iterdir()) == []
+    assert not cache.blob_path(hashlib.sha256(b"adopted bytes").hexdigest()).exists()
     cache.close()

@@ -207,3 +207,27 @@ def test_a_journal_that_cannot_be_read_says_why_and_sends_nothing(tmp_path: Path
         StorageError, match=r"cannot read the journal .*journal\.jsonl: Is a directory; nothing was sent"
     ):
         Journal(path)
+
+
+def test_compact_keeps_every_fact_of_an_intent_and_invents_none_for_a_lost_one(tmp_path: Path) -> None:
+    # The compacted journal is what a person reads after a crash, and what the next build replays.
+    path = tmp_path / "journal.jsonl"
+    j = Journal(path)
+    j.intent("k1", "intro", "gateway", echo="a harbor|sora-2|1280x720|4")
+    j.task("k1", "video_1")
+    j.close()
+    at = json.loads(path.read_text().splitlines()[0])["at"]
+    with path.open("a") as fh:  # a task whose intent line was lost (a hand-edited or partly restored journal)
+        fh.write(json.dumps({"key": "k2", "state": "task", "task_id": "video_2"}) + "\n")
+    again = Journal(path)
+    again.compact()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines == [
+        {"key": "k1", "scene": "intro", "provider": "gateway", "state": "intent", "at": at,
+         "echo": "a harbor|sora-2|1280x720|4"},
+        {"key": "k1", "state": "task", "task_id": "video_1"},
+        {"key": "k2", "scene": "", "provider": "", "state": "intent", "at": 0.0, "echo": ""},
+        {"key": "k2", "state": "task", "task_id": "video_2"},
+    ]  # fmt: skip
+    assert at > 0
+    assert Journal(path).entries == again.entries
