@@ -20,14 +20,14 @@ from renderkit.store.cache import Record
 DOWNLOAD_ATTEMPTS = 5
 
 
-BLOCK = 4 * 2**20  # bytes handed to the writer thread at a time
+BLOCK = 2**20  # bytes handed to the writer thread at a time (as the pieces they arrived in: no copy)
 QUEUED = 4  # blocks waiting for the writer at most: memory stays under (QUEUED + 2) * BLOCK whatever the size
 
 
 class Sink:
     """A temp file that hashes what it holds, written by a thread of its own, resumable and restartable.
 
-    The event loop only receives: bytes are gathered into blocks that a writer thread appends and hashes, so the
+    The event loop only receives: pieces are gathered into blocks that a writer thread appends and hashes, so the
     network, the hash and the disk run at once. ``offset`` counts what was received, written or not yet.
     """
 
@@ -40,8 +40,9 @@ class Sink:
                 while chunk := fin.read(BLOCK):
                     self._digest.update(chunk)
         self._offset = self._fh.tell()
-        self._buffer = bytearray()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+        self._pieces: list[bytes] = []
+        self._held = 0
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(QUEUED)
         self._failed: BaseException | None = None
         self._writer = threading.Thread(target=self._write_blocks, name="renderkit-sink", daemon=True)
         self._writer.start()
@@ -50,8 +51,9 @@ class Sink:
         while (block := self._queue.get()) is not None:
             if self._failed is None:
                 try:
-                    self._fh.write(block)
-                    self._digest.update(block)
+                    for piece in block:
+                        self._fh.write(piece)
+                        self._digest.update(piece)
                 except OSError as exc:  # raised to the caller at the next write or at finish
                     self._failed = exc
 
@@ -67,17 +69,20 @@ class Sink:
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``; full blocks go to the writer (this waits only when the disk falls behind)."""
         self._check()
-        self._buffer += chunk
+        self._pieces.append(chunk)
+        self._held += len(chunk)
         self._offset += len(chunk)
-        if len(self._buffer) >= BLOCK:
-            self._queue.put(bytes(self._buffer))
-            self._buffer.clear()
+        if self._held >= BLOCK:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        self._queue.put(self._pieces)
+        self._pieces, self._held = [], 0
 
     def _drain(self) -> None:
         """Hand over what is buffered and wait for the writer to finish everything."""
-        if self._buffer:
-            self._queue.put(bytes(self._buffer))
-            self._buffer.clear()
+        if self._pieces:
+            self._hand_over()
         self._queue.put(None)
         self._writer.join()
         self._check()

@@ -274,18 +274,6 @@ async def test_poll_with_an_unknown_status_raises() -> None:
 
 
 @pytest.mark.anyio
-async def test_transport_failures_leave_no_httpx_type() -> None:
-    def drop(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadError("connection reset", request=request)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(drop)) as client:
-        with pytest.raises(ProviderError) as info:
-            await provider("openai", client).create(REQUEST)
-    assert info.value.maybe_sent
-    assert not isinstance(info.value, httpx.HTTPError)
-
-
-@pytest.mark.anyio
 @pytest.mark.parametrize("kind", sorted(KINDS))
 async def test_repr_hides_the_key(recorder, kind: str) -> None:
     _, client = recorder

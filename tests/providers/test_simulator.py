@@ -169,6 +169,7 @@ async def test_connection_dropped_after_a_charged_create_is_maybe_sent(
     with pytest.raises(ProviderError, match="may have started") as info:
         await connect("openai", simulator, client).create(SMALL)
     assert (info.value.maybe_sent, info.value.retryable) == (True, False)
+    assert not isinstance(info.value, httpx.HTTPError), "no httpx type leaves the provider layer"
     # The simulator did charge it: exactly why renderkit must not send it again.
     assert simulator.ledger()["creates"] == 1
 
