@@ -231,3 +231,13 @@ def test_compact_keeps_every_fact_of_an_intent_and_invents_none_for_a_lost_one(t
     ]  # fmt: skip
     assert at > 0
     assert Journal(path).entries == again.entries
+
+
+def test_an_empty_journal_file_is_not_taken_for_a_torn_one(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    path.write_bytes(b"")  # created, then the run was killed before its first record
+    j = Journal(path)
+    j.intent("k1", "intro", "sim")
+    j.close()
+    assert path.read_bytes().count(b"\n") == 1
+    assert json.loads(path.read_bytes())["key"] == "k1"

@@ -1,10 +1,13 @@
 """The report in a real browser: Debian's headless Chromium driven by Playwright, opened from a file:// URL.
 
-One browser serves the module. Chromium must be installed (`.ci/run` installs it); without it these tests fail.
+One browser serves the module. Chromium must be installed; without it these tests fail. `.ci/run` installs it
+beside the rest of the suite and names, in CHROMIUM_INSTALL_DONE, the file it writes when the install has ended:
+these tests wait for that file rather than hold the whole suite back.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +22,12 @@ from renderkit.cli import main
 from renderkit.simulator import Simulator
 from tests.builds.helpers import KEY, build, manifest_text
 from tests.fixtures.project import Project
+from tests.fixtures.waiting import poll
 
 T = TypeVar("T")
 CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_WAIT = 240  # seconds an install started by .ci/run may still take (apt-get update and install)
+pytestmark = pytest.mark.timeout(INSTALL_WAIT + 120)
 # As root Chromium needs --no-sandbox; the rest keep it from reaching for a network this machine does not have.
 ARGS = [
     "--no-sandbox",
@@ -74,6 +80,9 @@ scenes:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Chromium for the whole module."""
+    done = os.environ.get("CHROMIUM_INSTALL_DONE")
+    if not CHROMIUM.is_file() and done:
+        poll(lambda: Path(done).exists(), bool, timeout=INSTALL_WAIT, what=f"the Chromium install ({done})")
     if not CHROMIUM.is_file():
         pytest.fail(f"Chromium is missing at {CHROMIUM}; `.ci/run` installs it (apt-get install chromium)")
     with sync_playwright() as playwright:
