@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -242,3 +243,22 @@ def test_a_copy_that_fails_leaves_no_temp_file_and_raises_the_disk_error(
     assert list(out.iterdir()) == []
     assert not cache.blob_path(hashlib.sha256(b"adopted bytes").hexdigest()).exists()
     cache.close()
+
+
+def test_a_record_written_before_shots_existed_still_reads(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    record = store(cache, "k1", b"video bytes")
+    old = json.loads(record.to_json())
+    del old["shots"]  # renderkit wrote no "shots" before storyboards; the remote may still serve such records
+    cache.index.set("rec:k1", json.dumps(old))
+    assert cache.get("k1") == record
+    assert cache.problems == []
+    cache.close()
+
+
+def test_asking_whether_an_existing_file_is_fresh_creates_no_cache(tmp_path: Path) -> None:
+    output = tmp_path / "intro.mp4"
+    output.write_bytes(b"a file renderkit did not write")
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    assert cache.output_fresh(output, hashlib.sha256(output.read_bytes()).hexdigest()) is False
+    assert not (tmp_path / "c").exists()
