@@ -169,10 +169,11 @@ TARGETS: tuple[Target, ...] = (
         "renderkit/execute/video.py",
         (
             "tests/core/test_media.py",
+            "tests/builds/test_extend.py",
             "tests/builds/test_continuity.py::test_each_scene_starts_from_the_last_frame_of_its_upstream",
             "tests/builds/test_build.py::test_truncated_download_is_resumed",
         ),
-        functions=("check_mp4", "last_frame"),
+        functions=("Delivered.differs", "probe_mp4", "last_frame"),
     ),
 )
 

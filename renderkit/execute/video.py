@@ -68,14 +68,6 @@ def probe_mp4(path: Path) -> Delivered:
     return Delivered(frame_size[0], frame_size[1], last)
 
 
-def check_mp4(path: Path, size: str, seconds: int) -> None:
-    """Decode every frame; raise Mp4Problem on a decode error, a wrong frame size or a wrong duration."""
-    parse_size(size)
-    problem = probe_mp4(path).differs(size, seconds)
-    if problem is not None:
-        raise Mp4Problem(problem)
-
-
 def fit_image(data: bytes, size: str) -> bytes:
     """Letterbox an image into exactly ``size`` pixels (scaled to fit, centred on black) as a PNG.
 

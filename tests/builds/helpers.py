@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from renderkit.cli import main
+from renderkit.execute.video import Mp4Problem, probe_mp4
 from renderkit.simulator import Simulator
 from tests.fixtures.project import Project
 
@@ -71,3 +73,10 @@ def statuses(report: dict[str, Any] | None) -> dict[str, str]:
 
 
 SCENES = [("intro", "A paper boat on a rainy street"), ("skyline", "A city skyline at dusk"), ("outro", "Credits")]
+
+
+def check_mp4(path: Path, size: str, seconds: int) -> None:
+    """Decode every frame, as a build does; Mp4Problem on a decode error, a wrong frame size or duration."""
+    problem = probe_mp4(path).differs(size, seconds)
+    if problem is not None:
+        raise Mp4Problem(problem)

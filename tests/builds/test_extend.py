@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from renderkit.execute.video import Mp4Problem, check_mp4
+from renderkit.execute.video import Mp4Problem
 from renderkit.simulator import Simulator
 from renderkit.store.lockfile import read_lock
-from tests.builds.helpers import KEY, build, manifest_text, statuses
+from tests.builds.helpers import KEY, build, check_mp4, manifest_text, statuses
 from tests.fixtures.project import Project
 
 

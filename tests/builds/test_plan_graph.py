@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from renderkit.cli import main
-from renderkit.execute.video import check_mp4
 from renderkit.simulator import Simulator
-from tests.builds.helpers import KEY, build, manifest_text
+from tests.builds.helpers import KEY, build, check_mp4, manifest_text
 from tests.builds.test_storyboard import SHOTS, storyboard_manifest
 from tests.fixtures.project import Project
 

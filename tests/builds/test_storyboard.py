@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from renderkit.execute.video import check_mp4
 from renderkit.simulator import Simulator
 from renderkit.store.lockfile import read_lock
-from tests.builds.helpers import KEY, build, manifest_text, statuses
+from tests.builds.helpers import KEY, build, check_mp4, manifest_text, statuses
 from tests.fixtures.project import Project
 
 SHOTS = ["Wide shot of a forest at dawn", "A deer walks into frame", "Close-up of the deer looking at camera"]

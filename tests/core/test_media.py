@@ -9,10 +9,11 @@ import av
 import pytest
 from PIL import Image
 
-from renderkit.execute.video import Mp4Problem, check_mp4, fit_image, last_frame, stitch
+from renderkit.execute.video import Mp4Problem, fit_image, last_frame, stitch
 from renderkit.simulator.inputs import RenderRequest
 from renderkit.simulator.inputs import Shot as SimShot
 from renderkit.simulator.render import render_video
+from tests.builds.helpers import check_mp4
 
 
 def mp4(tmp_path: Path, name: str, prompt: str, size: tuple[int, int] = (320, 180), seconds: int = 1) -> Path:
