@@ -327,6 +327,25 @@ ACCEPTED["cache", "sha256_file", "while chunk := fh.read(CHUNK): -> while chunk 
     "equivalent in output: one read of the whole file hashes the same bytes; the memory bound it breaks is "
     "bench/build.py's (peak RSS of a 1 GiB download)"
 )
+_UNREACHED = (
+    "unreachable: last_frame reads only cached blobs, and probe_mp4 refused any with no frame before it was cached "
+    "(a file that records no video stream makes decode(video=0) fail first)"
+)
+for _change in (
+    'last: Any = None -> last: Any = ""',
+    'raise ValueError(f"{path} has no video frames") -> raise ValueError(None)',
+    'raise ValueError(f"{path} has no video frames") -> pass',
+):
+    ACCEPTED["video", "last_frame", _change] = _UNREACHED
+for _change in ('raise Mp4Problem("no frames") -> pass', 'raise Mp4Problem("no frames") -> raise Mp4Problem(None)'):
+    ACCEPTED["video", "probe_mp4", _change] = (
+        "unreachable with FFmpeg: a stream with parameter sets and no picture fails its probe ('cannot decode'), "
+        "and an MP4 with no frame records no video stream ('no video stream'); both are tested"
+    )
+ACCEPTED["video", "probe_mp4", "last = max(last, float(frame.time)) -> last = min(last, float(frame.time))"] = (
+    "equivalent where the stream states its average rate, as every MP4 renderkit has met does: the next line "
+    "raises last to the frame's end time anyway"
+)
 
 # canonical_json: _plain only picks the fast path. Where it says no, rfc8785 writes the same bytes more slowly
 # (test_fast_canonical_json_is_byte_identical_to_rfc8785); bench/build.py's no-op rebuild shows the time.

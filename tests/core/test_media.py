@@ -9,7 +9,7 @@ import av
 import pytest
 from PIL import Image
 
-from renderkit.execute.video import Mp4Problem, fit_image, last_frame, stitch
+from renderkit.execute.video import Delivered, Mp4Problem, fit_image, last_frame, probe_mp4, stitch
 from renderkit.simulator.inputs import RenderRequest
 from renderkit.simulator.inputs import Shot as SimShot
 from renderkit.simulator.render import render_video
@@ -97,3 +97,85 @@ def test_stitch_reencodes_parts_of_different_sizes(tmp_path: Path) -> None:
 def test_stitch_of_nothing_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="nothing to stitch"):
         stitch([], tmp_path / "out.mp4")
+
+
+def _h264(width: int, height: int, frames: int) -> bytes:
+    """A raw H.264 stream (parameter sets in band), which FFmpeg reads as readily as an MP4."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=1)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for n in range(frames):
+            frame = av.VideoFrame(width, height, "yuv420p")
+            frame.pts = n
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+def _no_video_stream() -> bytes:
+    """An MP4 whose video stream never received a frame: the muxer records no stream at all."""
+    out = io.BytesIO()
+    container = av.open(out, "w", format="mp4")
+    stream = container.add_stream("libx264", rate=1)
+    stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+    container.start_encoding()  # writes the header now, with no frame to come
+    container.mux(stream.encode(None))
+    container.close()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        pytest.param(b"\x00\x00\x00\x18ftypmp42 not a video at all", "cannot decode: ", id="not-a-video"),
+        pytest.param(_no_video_stream(), "no video stream", id="no-video-stream"),
+        pytest.param(
+            _h264(64, 64, 2) + _h264(128, 64, 2), "frame size changes from (64, 64) to (128, 64)", id="2-sizes"
+        ),
+    ],
+)
+def test_probe_refuses_what_is_not_one_whole_video_of_one_size(tmp_path: Path, data: bytes, problem: str) -> None:
+    path = tmp_path / "delivered.mp4"
+    path.write_bytes(data)
+    with pytest.raises(Mp4Problem) as info:
+        probe_mp4(path)
+    assert str(info.value).startswith(problem)
+
+
+def test_probe_measures_a_clip_shorter_than_a_second_and_ignores_its_sound(tmp_path: Path) -> None:
+    path = tmp_path / "short.mp4"
+    with av.open(str(path), "w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=4)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream("aac", rate=48000)
+        for n in range(2):  # half a second of video
+            frame = av.VideoFrame(64, 48, "yuv420p")
+            frame.pts = n
+            container.mux(video.encode(frame))
+        for n in range(12):  # a quarter of a second of silence
+            samples = av.AudioFrame(format="fltp", layout="mono", samples=1024)
+            samples.planes[0].update(bytes(4096))
+            samples.sample_rate, samples.pts = 48000, n * 1024
+            container.mux(sound.encode(samples))
+        container.mux(video.encode(None))
+        container.mux(sound.encode(None))
+    assert probe_mp4(path) == Delivered(64, 48, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("delivered", "asked", "difference"),
+    [
+        (Delivered(1280, 720, 4.5), ("1280x720", 4), None),  # within half a second
+        (Delivered(1280, 720, 4.3), ("1280x720", 4), None),
+        (Delivered(1280, 720, 4.6), ("1280x720", 4), "4.60s instead of 4s"),
+        (Delivered(1280, 720, 21.0), ("1280x720", 20), None),  # within 5% of a long one
+        (Delivered(1280, 704, 4.0), ("1280x720", 4), "1280x704 instead of 1280x720"),
+        (Delivered(720, 1280, 8.0), ("1280x720", 4), "720x1280 instead of 1280x720, 8.00s instead of 4s"),
+    ],
+)
+def test_a_delivery_differs_by_its_size_or_by_more_than_the_tolerance(
+    delivered: Delivered, asked: tuple[str, int], difference: str | None
+) -> None:
+    assert delivered.differs(*asked) == difference
