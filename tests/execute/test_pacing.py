@@ -212,9 +212,11 @@ SCENES = [(f"s{i}", f"prompt {i}") for i in range(6)]
 def test_each_create_that_comes_too_early_is_refused_once_then_waits_for_retry_after(
     make_simulator: Callable[..., Simulator], project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """One create per half-second window, one render at a time: every create after the first is refused once and
-    sent again when the window has room, not before (a client that backs off its own way is refused twice)."""
-    sim = make_simulator(rpm=1, rate_window=0.5)
+    """One create per 2.5 s window, one render at a time: every create after the first is refused once and sent
+    again when the window has room, not before (a client that backs off its own way is refused twice). The window
+    is long enough that a render and its download always end inside it, even on a loaded machine (0.5 s was not:
+    a clean-clone run of the suite saw a render outlast it)."""
+    sim = make_simulator(rpm=1, rate_window=2.5)
     project.gen({"renderkit.yaml": manifest_text(sim, SCENES[:3])})
     code, report, err = build(project, capsys, "--jobs", "1")
     assert code == 0, err
