@@ -141,7 +141,7 @@ def test_materializing_a_record_whose_blob_is_gone_says_so_and_writes_nothing(tm
     cache.close()
 
 
-def test_a_record_is_compact_json_with_sorted_keys_whatever_order_it_was_built_in(tmp_path: Path) -> None:
+def test_a_record_is_compact_json_with_sorted_keys_whatever_order_it_was_built_in() -> None:
     # The remote stores these bytes and every machine must write the same ones for the same render.
     a = Record("k", {"size": "1280x720", "prompt": "p"}, "openai", "t", "ab" * 32, 3, delivered={"seconds": 4})
     b = dataclasses.replace(a, request={"prompt": "p", "size": "1280x720"})
