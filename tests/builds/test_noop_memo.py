@@ -60,10 +60,13 @@ def test_memo_answers_a_noop_with_the_cached_report(
 
 
 @pytest.mark.parametrize("flags", [[], ["--json", "-q"]])
-def test_a_noop_build_is_answered_before_argparse_yaml_or_async_load(built: Project, flags: list[str]) -> None:
+def test_a_noop_build_is_answered_before_argparse_yaml_async_or_dataclasses_load(
+    built: Project, flags: list[str]
+) -> None:
     code = (
         "import sys; from renderkit.cli import main; code = main(['build', *sys.argv[1:]]); "
-        "print(sorted(m for m in ('argparse', 'logging', 'yaml', 'anyio', 'httpx') if m in sys.modules), "
+        "print(sorted(m for m in ('argparse', 'logging', 'yaml', 'anyio', 'httpx', 'dataclasses') "
+        "if m in sys.modules), "
         "file=sys.stderr); raise SystemExit(code)"
     )
     run = subprocess.run(
