@@ -65,7 +65,19 @@ TARGETS: tuple[Target, ...] = (
         ),
     ),
     Target(
-        "task",
+        "reconcile",
+        "renderkit/execute/task.py",
+        (
+            "tests/execute/test_reconcile.py",
+            "tests/execute/test_scheduler.py",
+            "tests/builds/test_recovery.py",
+            "tests/builds/test_extend.py::test_a_lost_extension_answer_is_found_through_the_list_route",
+            "tests/trust/test_limits.py::test_a_list_that_pages_forever_stops_after_50_pages",
+        ),
+        functions=("Tasks.obtain", "Tasks._reconcile", "Tasks._reconcile_after_loss", "echo"),
+    ),
+    Target(
+        "create",
         "renderkit/execute/task.py",
         (
             "tests/execute/test_reconcile.py",
@@ -74,12 +86,11 @@ TARGETS: tuple[Target, ...] = (
             "tests/builds/test_recovery.py",
             "tests/builds/test_build.py::test_rate_limit_storm_is_retried_without_extra_creates",
             "tests/builds/test_build.py::test_failed_job_does_not_stop_the_others",
-            "tests/builds/test_extend.py::test_a_lost_extension_answer_is_found_through_the_list_route",
             "tests/trust/test_limits.py::test_a_create_refused_with_429_forever_gives_up_after_20_attempts",
             "tests/trust/test_limits.py::test_an_unreachable_base_url_fails_fast_with_the_right_words",
-            "tests/trust/test_limits.py::test_a_list_that_pages_forever_stops_after_50_pages",
             "tests/trust/test_secrets.py::test_a_wrong_key_echoed_in_a_401_stops_the_build_once_and_is_never_shown",
         ),
+        functions=("Tasks._create",),
     ),
     Target(
         "policy",
@@ -369,6 +380,14 @@ _FAST = 'return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_
 ACCEPTED["request", "canonical_json", f"{_FAST} -> {_FAST.replace('ensure_ascii=False', 'ensure_ascii=None')}"] = (
     "equivalent: json.dumps tests ensure_ascii for truth, and None is as false as False"
 )
+
+_ECHO = "return json.dumps([req.prompt, req.model, req.size, job.length], ensure_ascii=False)"
+for _after in ("ensure_ascii=None", "", "ensure_ascii=True"):
+    _mutant = _ECHO.replace("ensure_ascii=False", _after) if _after else _ECHO.replace(", ensure_ascii=False", ", ")
+    ACCEPTED["reconcile", "echo", f"{_ECHO} -> {_mutant}"] = (
+        "equivalent: an echo is only compared with another written by echo() (the journal's, at the intent), "
+        "and escaping changes both alike"
+    )
 
 MESSAGE = (
     "message wording only: every word the tests look for is still there (XX-wrapped) or the text of a "

@@ -49,7 +49,7 @@ class Tasks:
         forced = job.scene_id in self.force
         if entry is not None and entry.task_id and entry.state in ("task", "completed") and not forced:
             self.ctx.on_event(Event(job.scene_id, "created", f"resuming task {entry.task_id}"))
-            return TaskState(task_id=entry.task_id, status="queued", raw_status="journaled")
+            return TaskState(task_id=entry.task_id, status="queued")
         if entry is not None and entry.state == "intent" and not forced:
             found = await self._reconcile(job, rt, entry.intent_at, prepare)
             if found is not None:
@@ -177,9 +177,8 @@ class Tasks:
     async def _reconcile_after_loss(self, job: Job, rt: ProviderRuntime, prepare: Prepare) -> TaskState | None:
         if not KINDS[rt.kind].list:
             return None
-        entry = self.ctx.journal.entries.get(job.key)
-        since = entry.intent_at if entry else time.time() - 60
-        return await self._reconcile(job, rt, since, prepare)
+        # ``_create`` journals the intent before it sends: the list reaches back to then.
+        return await self._reconcile(job, rt, self.ctx.journal.entries[job.key].intent_at, prepare)
 
     async def poll(self, job: Job, rt: ProviderRuntime, state: TaskState) -> TaskState:
         """Poll until the task is completed or failed, honouring the provider's poll hint and refresh rate."""

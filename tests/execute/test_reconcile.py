@@ -9,6 +9,7 @@ apply at start-up, to an intent a killed build journaled without its task id.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from renderkit.execute.task import echo
 from renderkit.providers.base import TaskState
 from renderkit.request import Request
 from renderkit.store.cache import Record
+from renderkit.store.journal import Journal
 from tests.execute.test_scheduler import SIZE, Answer, FakeProvider, Harness, job, listed, queued
 
 LOST = ProviderError("connection lost after sending", maybe_sent=True)
@@ -83,7 +85,7 @@ def test_a_task_found_at_start_up_is_polled_and_never_created_again(harness: Cal
     assert outcome.record is not None
     assert outcome.record.task_id == "t1"
     assert h.provider.calls == ["list", "download t1"], "found completed: downloaded, never created"
-    assert h.said("created") == ["recovered task t1"]
+    assert [(e.scene, e.detail) for e in h.events if e.phase == "created"] == [("a", "recovered task t1")]
     assert isinstance(h.provider, ListingProvider)
     assert h.provider.since == [int(at) - 5], "the list reaches back to 5 s before the intent"
 
@@ -117,18 +119,18 @@ def test_a_task_a_cached_storyboard_shot_holds_is_never_adopted(harness: Callabl
     assert "poll t1" not in h.provider.calls
 
 
-def test_two_lost_creates_that_look_alike_are_both_stopped(harness: Callable[..., Harness]) -> None:
+def test_lost_creates_that_look_alike_are_all_stopped(harness: Callable[..., Harness]) -> None:
     h = harness(ListingProvider([], listed=[listed("t1")]))
-    a, b = take("a", "1"), take("b", "2")
-    assert a.key != b.key
-    assert echo(a) == echo(b)
-    journal_lost(h, a, b)
-    outcomes = h.run(a, b)
-    for scene, other in (("a", "b"), ("b", "a")):
+    a, b, c = take("a", "1"), take("b", "2"), take("c", "3")
+    assert len({a.key, b.key, c.key}) == 3
+    assert echo(a) == echo(b) == echo(c)
+    journal_lost(h, a, b, c)
+    outcomes = h.run(a, b, c)
+    for scene, others in (("a", "b, c"), ("b", "a, c"), ("c", "a, b")):
         error = outcomes[scene].error or ""
-        assert f"a create's answer was lost, and so was one for {other} with the same prompt" in error
+        assert f"a create's answer was lost, and so was one for {others} with the same prompt" in error
         assert f"--force {scene}" in error
-    assert h.provider.calls == ["list", "list"], "neither guessed, neither paid"
+    assert h.provider.calls == ["list"] * 3, "none guessed, none paid"
 
 
 def test_a_lost_create_unlike_the_others_is_recovered_beside_them(harness: Callable[..., Harness]) -> None:
@@ -156,9 +158,11 @@ def test_a_kind_without_a_list_route_stops_at_start_up_and_names_force(harness: 
     h = harness(ListingProvider([], listed=[listed("t1")]))
     h.runtime.kind = "generations"
     journal_lost(h, job())
+    sent = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(h.journal.entries[job().key].intent_at))
     outcome = h.run(job())["a"]
     assert outcome.record is None
     error = outcome.error or ""
+    assert f"a create for this scene was sent at {sent} UTC but its answer was lost" in error
     assert "its answer was lost, and provider kind 'generations' cannot list tasks to find it" in error
     assert "rerun with --force a to pay for a new render" in error
     assert h.provider.calls == []
@@ -215,10 +219,15 @@ def test_a_task_whose_list_entry_shows_less_still_matches_on_what_it_shows(
     harness: Callable[..., Harness], shown: dict[str, Any]
 ) -> None:
     h = harness(ListingProvider([LOST], listed=[TaskState("t1", "completed", extra=shown)]))
+    before = time.time()
     outcome = h.run(job())["a"]
+    after = time.time()
     assert outcome.record is not None
     assert outcome.record.task_id == "t1"
     assert h.provider.calls.count("create") == 1
+    assert isinstance(h.provider, ListingProvider)
+    (since,) = h.provider.since
+    assert int(before) - 5 <= since <= int(after) - 5, "the list reaches back to 5 s before the lost create"
 
 
 def test_after_a_lost_answer_a_task_a_cached_render_holds_is_never_adopted(harness: Callable[..., Harness]) -> None:
@@ -228,3 +237,29 @@ def test_after_a_lost_answer_a_task_a_cached_render_holds_is_never_adopted(harne
     assert outcome.record is None
     assert "renderkit will not send it again blindly" in (outcome.error or "")
     assert h.provider.calls == ["create", "list"]
+
+
+@pytest.mark.parametrize("at_start_up", [False, True])
+def test_a_lost_remix_is_matched_by_its_source_not_by_a_look_alike_of_another_video(
+    harness: Callable[..., Harness], at_start_up: bool
+) -> None:
+    request = Request("openai", "sora-2", "a boat", SIZE, 1, link="remix_of", upstream_key="source-key")
+    remix = Job("r", request.key, request, "p", upstream="src")
+    ours = TaskState("t1", "completed", extra={**listed("t1").extra, "remixed_from_video_id": "t-src"})
+    other = TaskState("t2", "completed", extra={**listed("t2").extra, "remixed_from_video_id": "t-other"})
+    h = harness(ListingProvider([] if at_start_up else [LOST], listed=[other, ours]))
+    if at_start_up:
+        journal_lost(h, remix)
+    outcome = h.run(remix, known={"src": "t-src"})["r"]
+    assert outcome.record is not None, outcome.error
+    assert outcome.record.task_id == "t1", "t2 looks the same in the list but remixes another video"
+    assert h.provider.calls == ([] if at_start_up else ["create"]) + ["list", "download t1"]
+
+
+def test_a_recovered_task_is_journaled_before_it_is_polled(harness: Callable[..., Harness]) -> None:
+    h = harness(ListingProvider([LOST], listed=[TaskState("t1", "queued", extra=listed("t1").extra)]))
+    h.provider.polls.append(ProviderError("the gateway crashed", status=400))
+    outcome = h.run(job())["a"]
+    assert "polling task t1 failed" in (outcome.error or "")
+    entry = Journal(h.cache.layout.journal).entries[job().key]
+    assert (entry.state, entry.task_id) == ("task", "t1"), "a rerun resumes t1 instead of listing or paying again"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import anyio
@@ -125,7 +125,8 @@ class Harness:
             poll_interval=1.0,
         )
 
-    def run(self, *jobs: Job) -> dict[str, Outcome]:
+    def run(self, *jobs: Job, known: Mapping[str, str] | None = None) -> dict[str, Outcome]:
+        """Run ``jobs``; ``known`` maps cached upstream scenes to their task ids."""
         executor = Executor(
             cache=self.cache,
             journal=self.journal,
@@ -138,7 +139,7 @@ class Harness:
 
         async def main() -> dict[str, Outcome]:
             with anyio.fail_after(30):
-                return await executor.run(list(jobs), {})
+                return await executor.run(list(jobs), known or {})
 
         try:
             return anyio.run(main)
@@ -220,6 +221,7 @@ def test_a_journaled_task_is_polled_not_created_again(harness: Callable[..., Har
     assert h.run(job())["a"].record is not None
     assert "create" not in h.provider.calls
     assert h.provider.calls[0] == "poll t5"
+    assert [(e.scene, e.detail) for e in h.events if e.phase == "created"] == [("a", "resuming task t5")]
 
 
 def test_retryable_poll_errors_back_off_and_keep_polling(harness: Callable[..., Harness]) -> None:
