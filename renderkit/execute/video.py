@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from renderkit.request import parse_size
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 
 class Mp4Problem(Exception):
@@ -77,9 +80,15 @@ def fit_image(data: bytes, size: str) -> bytes:
     """
     from PIL import Image
 
-    width, height = parse_size(size)
     with Image.open(io.BytesIO(data)) as img:
-        src = img.convert("RGB")
+        return _fitted_png(img.convert("RGB"), size)
+
+
+def _fitted_png(src: PILImage, size: str) -> bytes:
+    """``src`` letterboxed into exactly ``size`` pixels, as PNG bytes (see ``fit_image``)."""
+    from PIL import Image
+
+    width, height = parse_size(size)
     scale = min(width / src.width, height / src.height)
     inner = (max(1, round(src.width * scale)), max(1, round(src.height * scale)))
     canvas = Image.new("RGB", (width, height), (0, 0, 0))
@@ -99,9 +108,7 @@ def last_frame(path: Path, size: str) -> bytes:
             last = frame
     if last is None:
         raise ValueError(f"{path} has no video frames")
-    out = io.BytesIO()
-    last.to_image().save(out, format="PNG")
-    return fit_image(out.getvalue(), size)
+    return _fitted_png(last.to_image(), size)
 
 
 def poster(path: Path, width: int) -> bytes:
