@@ -381,6 +381,15 @@ ACCEPTED["request", "canonical_json", f"{_FAST} -> {_FAST.replace('ensure_ascii=
     "equivalent: json.dumps tests ensure_ascii for truth, and None is as false as False"
 )
 
+_SOURCE = 'source = (await prepare()).source_task if job.request.link in ("remix_of", "extend_of") else None'
+ACCEPTED[
+    "reconcile",
+    "Tasks._reconcile",
+    f"{_SOURCE} -> {_SOURCE.replace('if job', 'if (job', 1).replace(') else', ')) or True else', 1)}",
+] = (
+    "equivalent: prepare() gives a source task only to remixes and extensions, so asking it for every job "
+    "gives None for the others"
+)
 _ECHO = "return json.dumps([req.prompt, req.model, req.size, job.length], ensure_ascii=False)"
 for _after in ("ensure_ascii=None", "", "ensure_ascii=True"):
     _mutant = _ECHO.replace("ensure_ascii=False", _after) if _after else _ECHO.replace(", ensure_ascii=False", ", ")

@@ -12,6 +12,7 @@ import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -23,6 +24,7 @@ from renderkit.execute.scheduler import Executor
 from renderkit.execute.task import echo
 from renderkit.providers.base import TaskState
 from renderkit.request import Request
+from renderkit.store import journal as journal_module
 from renderkit.store.cache import Record
 from renderkit.store.journal import Journal
 from tests.execute.test_scheduler import SIZE, Answer, FakeProvider, Harness, job, listed, queued
@@ -154,15 +156,18 @@ def test_several_matching_tasks_at_start_up_stop_the_scene(harness: Callable[...
     assert h.provider.calls == ["list"]
 
 
-def test_a_kind_without_a_list_route_stops_at_start_up_and_names_force(harness: Callable[..., Harness]) -> None:
+def test_a_kind_without_a_list_route_stops_at_start_up_and_names_force(
+    harness: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
     h = harness(ListingProvider([], listed=[listed("t1")]))
     h.runtime.kind = "generations"
-    journal_lost(h, job())
-    sent = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(h.journal.entries[job().key].intent_at))
+    with monkeypatch.context() as m:
+        m.setattr(journal_module, "time", SimpleNamespace(time=lambda: 1_700_000_000.0))  # a build killed in 2023
+        journal_lost(h, job())
     outcome = h.run(job())["a"]
     assert outcome.record is None
     error = outcome.error or ""
-    assert f"a create for this scene was sent at {sent} UTC but its answer was lost" in error
+    assert "a create for this scene was sent at 2023-11-14 22:13:20 UTC but its answer was lost" in error
     assert "its answer was lost, and provider kind 'generations' cannot list tasks to find it" in error
     assert "rerun with --force a to pay for a new render" in error
     assert h.provider.calls == []
