@@ -15,10 +15,11 @@ import pytest
 
 from renderkit.errors import ProviderError
 from renderkit.execute.events import ProviderUnusable
+from renderkit.execute.pacing import RateLimiter
 from renderkit.execute.scheduler import Executor
 from renderkit.execute.task import CONNECT_RETRIES, CREATE_RETRIES, CREATE_RETRY_SECONDS, echo
 from renderkit.store.journal import Journal
-from tests.execute.test_scheduler import FakeProvider, Harness, job, listed
+from tests.execute.test_scheduler import FakeProvider, Harness, job, listed, queued
 
 BUSY = ProviderError("the queue is full", status=503, retryable=True)
 LOST = ProviderError("connection lost after sending", maybe_sent=True)
@@ -53,7 +54,8 @@ def test_a_create_refused_every_time_gives_up_after_the_named_number_of_attempts
     assert h.provider.calls == ["create"] * CREATE_RETRIES
     assert h.clock.slept == [3.0] * (CREATE_RETRIES - 1)
     assert [e.scene for e in h.events if e.phase == "creating"] == ["a"] * CREATE_RETRIES
-    assert len(h.said("retry")) == CREATE_RETRIES - 1
+    retries = [(e.scene, e.detail) for e in h.events if e.phase == "retry"]
+    assert retries == [("a", "create refused (the queue is full); retrying in 3.0s")] * (CREATE_RETRIES - 1)
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -123,3 +125,19 @@ def test_refusals_stop_once_the_time_spent_waiting_reaches_the_bound(harness: Ca
     h.journal.close()
     assert (outcome.error or "").startswith(f"the provider refused 4 creates in {CREATE_RETRY_SECONDS:.0f}s")
     assert h.provider.calls == ["create"] * 4
+
+
+def test_a_429_without_retry_after_pauses_the_bucket_by_the_attempt_count(harness: Callable[..., Harness]) -> None:
+    refusal = ProviderError("slow down", status=429, retryable=True)
+    h = harness(FakeProvider([refusal, refusal, queued("t1")]))
+    attempts: list[int] = []
+
+    def backoff(attempt: int) -> float:
+        attempts.append(attempt)
+        return 2.0
+
+    h.runtime.creates = RateLimiter(None, clock=h.clock, pause=backoff)
+    outcome = h.run(job())["a"]
+    assert outcome.record is not None
+    assert attempts == [0, 1], "the bucket's backoff grows with each refusal in a row"
+    assert h.clock.slept[:2] == [2.0, 2.0], "the next create waited out the bucket's pause, and nothing else"
