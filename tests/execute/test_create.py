@@ -18,6 +18,7 @@ from renderkit.execute.events import ProviderUnusable
 from renderkit.execute.pacing import RateLimiter
 from renderkit.execute.scheduler import Executor
 from renderkit.execute.task import CONNECT_RETRIES, CREATE_RETRIES, CREATE_RETRY_SECONDS, echo
+from renderkit.providers.base import TaskState
 from renderkit.store.journal import Journal
 from tests.execute.test_scheduler import FakeProvider, Harness, job, listed, queued
 
@@ -141,3 +142,29 @@ def test_a_429_without_retry_after_pauses_the_bucket_by_the_attempt_count(harnes
     assert outcome.record is not None
     assert attempts == [0, 1], "the bucket's backoff grows with each refusal in a row"
     assert h.clock.slept[:2] == [2.0, 2.0], "the next create waited out the bucket's pause, and nothing else"
+
+
+def test_a_create_that_succeeds_is_paid_and_lifts_a_slowed_bucket_back_towards_its_rate(
+    harness: Callable[..., Harness],
+) -> None:
+    refusal = ProviderError("slow down", status=429, retryable=True)
+    h = harness(FakeProvider([refusal, refusal, queued("t1"), queued("t2"), queued("t3")]), rpm=60.0)
+    h.runtime.slots = anyio.CapacityLimiter(1)
+    outcomes = h.run(job("a"), job("b", prompt="a gull"), job("c", prompt="a crab"))
+    assert all(o.paid for o in outcomes.values())
+    slowed = 1.0 * 0.8 * 0.8  # two refusals, each a fifth slower
+    assert h.runtime.creates.rate is not None
+    assert slowed < h.runtime.creates.rate <= 1.0, "three creates accepted since the refusals"
+
+
+def test_the_first_poll_of_a_render_waits_as_long_as_the_last_one_of_its_kind_took(
+    harness: Callable[..., Harness],
+) -> None:
+    running = TaskState("t1", "running")
+    h = harness(FakeProvider([queued("t1"), queued("t2")], polls=[running, running]))
+    h.runtime.slots = anyio.CapacityLimiter(1)
+    outcomes = h.run(job("a"), job("b", prompt="a gull"))
+    assert all(o.record is not None for o in outcomes.values())
+    # a: polled after 1, 1.5 and 2.25 s (the interval grows by half); b, of the same kind, after those 4.75 s.
+    assert h.clock.slept == [1.0, 1.5, 2.25, 4.75]
+    assert h.provider.calls.count("poll t2") == 1
