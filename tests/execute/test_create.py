@@ -6,6 +6,7 @@ clock never sleeps, so each test asserts what was sent, journaled and shown, and
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import anyio
 import pytest
 
 from renderkit.errors import ProviderError
-from renderkit.execute.events import ProviderUnusable
+from renderkit.execute.events import ProviderUnusable, StorageFailed
 from renderkit.execute.pacing import RateLimiter
 from renderkit.execute.scheduler import Executor
 from renderkit.execute.task import CONNECT_RETRIES, CREATE_RETRIES, CREATE_RETRY_SECONDS, echo
@@ -168,3 +169,28 @@ def test_the_first_poll_of_a_render_waits_as_long_as_the_last_one_of_its_kind_to
     # a: polled after 1, 1.5 and 2.25 s (the interval grows by half); b, of the same kind, after those 4.75 s.
     assert h.clock.slept == [1.0, 1.5, 2.25, 4.75]
     assert h.provider.calls.count("poll t2") == 1
+
+
+def test_a_task_id_the_disk_will_not_journal_stops_the_build_and_is_shown(
+    harness: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness(FakeProvider([queued("t1")]))
+
+    def full(key: str, task_id: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(h.cache.layout.journal))
+
+    monkeypatch.setattr(h.journal, "task", full)
+    with pytest.raises(StorageFailed) as stopped:
+        h.run(job())
+    assert str(stopped.value).startswith(
+        f"cannot write {h.cache.layout.journal}: No space left on device; the build stopped. "
+        "task t1 was created and paid for but could not be journaled; note its id."
+    )
+    assert [(e.scene, e.detail) for e in h.events if e.phase == "created"] == []
+    assert h.provider.calls == ["create"]
+
+
+def test_each_create_answered_is_shown_with_its_scene_and_task_id(harness: Callable[..., Harness]) -> None:
+    h = harness(FakeProvider([queued("t1")]))
+    assert h.run(job())["a"].record is not None
+    assert [(e.scene, e.detail) for e in h.events if e.phase == "created"] == [("a", "t1")]
