@@ -390,6 +390,16 @@ ACCEPTED[
     "equivalent: prepare() gives a source task only to remixes and extensions, so asking it for every job "
     "gives None for the others"
 )
+_UNANSWERED = 'unanswered = exc.status in (401, 403) or exc.code == "connect_failed"'
+_NOT_YET = "unanswered = False  # only an answer that accepted the key lets the creates waiting behind this one go"
+ACCEPTED["create", "Tasks._create", f"{_NOT_YET} -> {_NOT_YET.replace('False', 'None', 1)}"] = (
+    "equivalent: None is as false as False where unanswered is read"
+)
+for _after in ("(402, 403)", "(401, 404)"):
+    ACCEPTED["create", "Tasks._create", f"{_UNANSWERED} -> {_UNANSWERED.replace('(401, 403)', _after)}"] = (
+        "equivalent: a 401 or 403 raises ProviderUnusable at once, which cancels every create waiting behind this "
+        "one before it can run, whether or not they were let go (tests/execute/test_create.py, both statuses)"
+    )
 _ECHO = "return json.dumps([req.prompt, req.model, req.size, job.length], ensure_ascii=False)"
 for _after in ("ensure_ascii=None", "", "ensure_ascii=True"):
     _mutant = _ECHO.replace("ensure_ascii=False", _after) if _after else _ECHO.replace(", ensure_ascii=False", ", ")
