@@ -80,6 +80,7 @@ TARGETS: tuple[Target, ...] = (
         "create",
         "renderkit/execute/task.py",
         (
+            "tests/execute/test_create.py",
             "tests/execute/test_reconcile.py",
             "tests/execute/test_pacing.py",
             "tests/execute/test_scheduler.py",
