@@ -17,7 +17,6 @@ import pytest
 from renderkit.errors import ProviderError
 from renderkit.execute.events import ProviderUnusable, StorageFailed
 from renderkit.execute.pacing import RateLimiter
-from renderkit.execute.scheduler import Executor
 from renderkit.execute.task import CONNECT_RETRIES, CREATE_RETRIES, CREATE_RETRY_SECONDS, echo
 from renderkit.providers.base import TaskState
 from renderkit.store.journal import Journal
@@ -114,17 +113,7 @@ def test_an_unreachable_provider_is_tried_three_times_then_stops_the_build(harne
 def test_refusals_stop_once_the_time_spent_waiting_reaches_the_bound(harness: Callable[..., Harness]) -> None:
     pause = CREATE_RETRY_SECONDS / 3
     h = harness(FakeProvider([BUSY] * 5))
-    executor = Executor(
-        cache=h.cache,
-        journal=h.journal,
-        providers={"p": h.runtime},
-        on_event=h.events.append,
-        clock=h.clock,
-        pause=lambda attempt: pause,
-    )
-    outcome = anyio.run(executor.run, [job()], {})["a"]
-    h.cache.close()
-    h.journal.close()
+    outcome = h.run(job(), pause=pause)["a"]
     assert (outcome.error or "").startswith(f"the provider refused 4 creates in {CREATE_RETRY_SECONDS:.0f}s")
     assert h.provider.calls == ["create"] * 4
 

@@ -15,12 +15,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import anyio
 import pytest
 
 from renderkit.errors import ProviderError
 from renderkit.execute.jobs import Job
-from renderkit.execute.scheduler import Executor
 from renderkit.execute.task import echo
 from renderkit.providers.base import TaskState
 from renderkit.request import Request
@@ -185,18 +183,7 @@ def test_a_list_that_fails_stops_the_scene_without_a_create(harness: Callable[..
 def test_forcing_a_scene_with_a_lost_create_pays_for_a_new_one(harness: Callable[..., Harness]) -> None:
     h = harness(ListingProvider([queued("t2")], listed=[listed("t1")]))
     journal_lost(h, job())
-    executor = Executor(
-        cache=h.cache,
-        journal=h.journal,
-        providers={"p": h.runtime},
-        on_event=h.events.append,
-        force=["a"],
-        clock=h.clock,
-        pause=lambda attempt: 3.0,
-    )
-    outcome = anyio.run(executor.run, [job()], {})["a"]
-    h.cache.close()
-    h.journal.close()
+    outcome = h.run(job(), force=["a"])["a"]
     assert outcome.record is not None
     assert outcome.record.task_id == "t2"
     assert "list" not in h.provider.calls

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -125,15 +125,18 @@ class Harness:
             poll_interval=1.0,
         )
 
-    def run(self, *jobs: Job, known: Mapping[str, str] | None = None) -> dict[str, Outcome]:
-        """Run ``jobs``; ``known`` maps cached upstream scenes to their task ids."""
+    def run(
+        self, *jobs: Job, known: Mapping[str, str] | None = None, pause: float = 3.0, force: Sequence[str] = ()
+    ) -> dict[str, Outcome]:
+        """Run ``jobs``; ``known`` maps cached upstream scenes to their task ids; ``pause`` is every backoff."""
         executor = Executor(
             cache=self.cache,
             journal=self.journal,
             providers={"p": self.runtime},
             on_event=self.events.append,
+            force=force,
             clock=self.clock,
-            pause=lambda attempt: 3.0,
+            pause=lambda attempt: pause,
         )
         self.executor = executor
 
