@@ -247,6 +247,14 @@ ACCEPTED: dict[tuple[str, str, str], str] = {
     ): "equivalent: a total of exactly cap + 1e-9 cannot be reached with prices in hundredths of a cent",
 }
 
+
+def _argument_mutants(line: str, argument: str, *values: str) -> list[str]:
+    """``line`` as mutmut rewrites its keyword ``argument`` (``name=value``): set to each of ``values``, or dropped
+    when a value is empty."""
+    name = argument.partition("=")[0]
+    return [line.replace(argument, f"{name}={v}") if v else line.replace(f", {argument}", ", ") for v in values]
+
+
 # Lock.to_bytes dumps every free-text field with ensure_ascii=False, so that non-ASCII reads as it is in a diff.
 _DUMPS = (
     '("file", dump(e.file, ensure_ascii=False)),',
@@ -260,7 +268,7 @@ for _line in _DUMPS:
     ACCEPTED["lockfile", "Lock.to_bytes", f"{_line} -> {_line.replace('=False', '=None')}"] = (
         "equivalent: json.dumps tests ensure_ascii for truth, and None is as false as False"
     )
-for _after in ('("id", dump(e.id, )),', '("id", dump(e.id, ensure_ascii=True)),'):
+for _after in _argument_mutants(_DUMPS[1], "ensure_ascii=False", "", "True"):
     ACCEPTED["lockfile", "Lock.to_bytes", f"{_DUMPS[1]} -> {_after}"] = (
         "equivalent: a scene id is ASCII (letters, digits, '.', '_', '-'; checked when the manifest loads), "
         "so escaping non-ASCII changes none of its bytes"
@@ -313,8 +321,7 @@ for _function, _line in (
         'atomic_write(self.path, "".join(json.dumps(r, sort_keys=True) + "\\n" for r in lines).encode())',
     ),
 ):
-    for _after in ("sort_keys=None", "", "sort_keys=False"):
-        _mutant = _line.replace("sort_keys=True", _after) if _after else _line.replace(", sort_keys=True", ", ")
+    for _mutant in _argument_mutants(_line, "sort_keys=True", "None", "", "False"):
         ACCEPTED["journal", _function, f"{_line} -> {_mutant}"] = (
             "equivalent: each record is a dict built in one fixed order, so its line is as stable unsorted, and "
             "replay reads fields by name"
@@ -383,11 +390,10 @@ ACCEPTED["request", "canonical_json", f"{_FAST} -> {_FAST.replace('ensure_ascii=
 )
 
 _SOURCE = 'source = (await prepare()).source_task if job.request.link in ("remix_of", "extend_of") else None'
-ACCEPTED[
-    "reconcile",
-    "Tasks._reconcile",
-    f"{_SOURCE} -> {_SOURCE.replace('if job', 'if (job', 1).replace(') else', ')) or True else', 1)}",
-] = (
+_EVERY_JOB = (
+    'source = (await prepare()).source_task if (job.request.link in ("remix_of", "extend_of")) or True else None'
+)
+ACCEPTED["reconcile", "Tasks._reconcile", f"{_SOURCE} -> {_EVERY_JOB}"] = (
     "equivalent: prepare() gives a source task only to remixes and extensions, so asking it for every job "
     "gives None for the others"
 )
@@ -402,8 +408,7 @@ for _after in ("(402, 403)", "(401, 404)"):
         "one before it can run, whether or not they were let go (tests/execute/test_create.py, both statuses)"
     )
 _ECHO = "return json.dumps([req.prompt, req.model, req.size, job.length], ensure_ascii=False)"
-for _after in ("ensure_ascii=None", "", "ensure_ascii=True"):
-    _mutant = _ECHO.replace("ensure_ascii=False", _after) if _after else _ECHO.replace(", ensure_ascii=False", ", ")
+for _mutant in _argument_mutants(_ECHO, "ensure_ascii=False", "None", "", "True"):
     ACCEPTED["reconcile", "echo", f"{_ECHO} -> {_mutant}"] = (
         "equivalent: an echo is only compared with another written by echo() (the journal's, at the intent), "
         "and escaping changes both alike"
