@@ -40,3 +40,12 @@ def test_importing_the_package_and_the_manifest_layer_loads_no_heavy_library() -
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_build_that_talks_http_does_not_load_httpxs_command_line_client() -> None:
+    code = (
+        "import sys, renderkit.providers.registry, renderkit.ops.connect, httpx; "
+        "print(sorted(m for m in ('rich', 'click', 'pygments') if m in sys.modules), callable(httpx.main))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[] True"
