@@ -29,6 +29,11 @@ class Bracket:
         self.done_by = math.inf  # a poll sent this long after the create's answer finds it done
         self.length_by = math.inf  # the render is at most this long
 
+    @property
+    def length(self) -> float:
+        """The best guess at the render's length: the middle of its bracket, or its bound if nothing is below."""
+        return (self.lo + self.length_by) / 2 if self.lo else self.length_by
+
     def saw(self, sent: float, answered: float, state: TaskState) -> None:
         """Narrow the bracket with the answer to a poll sent and answered at these times."""
         trip = self.create_trip
@@ -70,5 +75,5 @@ class Finishes:
                 at_most = (longer_than + at_most) / 2
             return max(longer_than + hint * MARGIN, at_most)
         # They spread wider: poll before most finish, and let the task's progress aim the poll that finds it done.
-        lengths = sorted(b.length_by for b in self.seen)
+        lengths = sorted(b.length for b in self.seen)
         return lengths[int(len(lengths) * EARLY)]
