@@ -56,7 +56,7 @@ class Finishes:
 
     def __init__(self) -> None:
         self.seen: deque[Bracket] = deque(maxlen=WINDOW)
-        self.asked = 0
+        self.asked = 0  # first polls timed from a fixed length, to pick which ones explore
 
     def first(self, hint: float) -> float | None:
         """When a new task's first poll goes, after its create's answer; None before any render of the kind."""

@@ -233,8 +233,9 @@ class Tasks:
 
     @staticmethod
     def _aim(finishes: Finishes, bracket: Bracket, polled: float, hint: float) -> float:
-        """When, after the create's answer, the next poll will likely find the task done: just past the finish its
-        progress shows, else when renders of its kind finished; ``polled`` (no later than the hint) if unknown."""
+        """When the next poll goes, counted from the create's answer: just past the finish the task's progress shows
+        (or, if that is still loose, where a new reading will be precise), else where renders of its kind finished;
+        ``polled`` when nothing is known, so the hint alone spaces the polls."""
         if bracket.done_by < math.inf:
             # Progress read early brackets the finish loosely: read it again a hint before the earliest finish (a
             # reading near the end is precise), which still leaves a hint's room before the aimed poll.
