@@ -200,13 +200,21 @@ class Executor:
         await self.ctx.record(journal.completed, job.key)
         self.backlog += 1
         self.peak_backlog = max(self.peak_backlog, self.backlog)
+        waiting = True
         try:
             async with self._downloads:
+                waiting = False
+                await self._left_backlog()
                 return await download(self.ctx, job, rt, state)
         finally:
-            self.backlog -= 1
-            async with self._drained:
-                self._drained.notify_all()
+            if waiting:  # cancelled before its turn
+                await self._left_backlog()
+
+    async def _left_backlog(self) -> None:
+        """A finished render stopped waiting for a download slot: a create held at the gate may go."""
+        self.backlog -= 1
+        async with self._drained:
+            self._drained.notify_all()
 
     async def _prepare(self, job: Job) -> CreateRequest:
         """The create to send: the request, its reference image ready to upload, and the task it is made from."""

@@ -8,6 +8,7 @@ silently sent again.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -15,6 +16,7 @@ import anyio
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
+from renderkit.execute.eta import MARGIN, Bracket, Finishes
 from renderkit.execute.events import Event, ProviderUnusable, SceneFailed, StorageFailed
 from renderkit.execute.jobs import Context, Job, ProviderRuntime
 from renderkit.providers.base import CreateRequest, TaskState
@@ -39,8 +41,8 @@ class Tasks:
     def __init__(self, ctx: Context, force: set[str]) -> None:
         self.ctx = ctx
         self.force = force
-        self._created_at: dict[str, float] = {}  # job key -> when this build's create for it was answered
-        self._took: dict[RenderKind, list[float]] = {}  # kind of render -> create-to-done times seen in this build
+        self._created_at: dict[str, tuple[float, float]] = {}  # job key -> when this build's create went, answered
+        self._finishes: dict[RenderKind, Finishes] = {}  # when renders of each kind finished in this build
         self.created: set[str] = set()  # keys whose create this build sent and the provider accepted
 
     async def obtain(self, job: Job, rt: ProviderRuntime, prepare: Prepare) -> TaskState:
@@ -128,6 +130,7 @@ class Tasks:
             ctx.on_event(Event(job.scene_id, "creating"))
             await ctx.record(journal.intent, job.key, job.scene_id, job.provider, echo(job))
             unanswered = False  # only an answer that accepted the key lets the creates waiting behind this one go
+            asked = ctx.clock.now()
             try:
                 state = await rt.provider.create(create)
             except ProviderError as exc:
@@ -166,7 +169,7 @@ class Tasks:
                     rt.answered.set()
             rt.creates.succeeded()
             self.created.add(job.key)
-            self._created_at[job.key] = ctx.clock.now()
+            self._created_at[job.key] = (asked, ctx.clock.now())
             try:
                 await ctx.record(journal.task, job.key, state.task_id)
             except OSError as exc:
@@ -185,18 +188,20 @@ class Tasks:
         ctx = self.ctx
         interval = rt.poll_interval or DEFAULT_POLL
         attempt = 0
-        born = self._created_at.get(job.key)
+        created = self._created_at.get(job.key)
+        born = created[1] if created else None
         req = job.request
-        kind = (job.provider, req.model, req.size, req.seconds, req.link in ("remix_of", "extend_of"))
+        finishes = self._finishes.setdefault(
+            (job.provider, req.model, req.size, req.seconds, req.link in ("remix_of", "extend_of")), Finishes()
+        )
+        bracket = Bracket(created[1] - created[0] if created else 0.0)
         started = sent = ctx.clock.now()
-        first = True
         while state.status in ("queued", "running"):
             wait = state.poll_after if state.poll_after is not None else interval
             # Space polls from when the last one was sent, so round trips do not stretch every wait.
             due = sent + wait
             if born is not None:
-                due = max(due, self._expected(kind, born, state, sent) if first or state.progress else due)
-            first = False
+                due = max(due, born + self._aim(finishes, bracket, sent - born, wait))
             await ctx.clock.sleep(due - ctx.clock.now())
             if state.poll_after is None:
                 interval = min(max(interval * 1.5, interval), max(DEFAULT_REFRESH, rt.poll_interval or 0.0))
@@ -219,24 +224,29 @@ class Tasks:
                 attempt += 1
                 await ctx.clock.sleep(pause)
                 continue
+            if born is not None:
+                bracket.saw(sent - born, ctx.clock.now() - born, state)
             ctx.on_event(Event(job.scene_id, "rendering", state.raw_status, state.progress))
         if born is not None and state.status == "completed":
-            self._took.setdefault(kind, []).append(sent - born)
+            finishes.seen.append(bracket)
         return state
 
-    def _expected(self, kind: RenderKind, born: float, state: TaskState, now: float) -> float:
-        """When the task is likely done, so no poll is wasted before it: from its progress when the provider
-        reports one, else from how long renders of this kind took in this build (an early quantile, so a slow
-        first render does not delay the rest); ``born`` when nothing is known."""
-        progress = state.progress
-        if progress is not None and 0 < progress < 100:
-            # Progress rises about linearly with time on every provider seen; aim just past the estimate.
-            elapsed = now - born
-            return min(born + elapsed * 100 / progress, now + MAX_PROGRESS_WAIT)
-        took = sorted(self._took.get(kind, ()))
-        if not took:
-            return born
-        return born + took[len(took) // 10]
+    @staticmethod
+    def _aim(finishes: Finishes, bracket: Bracket, polled: float, hint: float) -> float:
+        """When the next poll goes, counted from the create's answer: just past the finish the task's progress shows
+        (or, if that is still loose, where a new reading will be precise), else where renders of its kind finished;
+        ``polled`` when nothing is known, so the hint alone spaces the polls."""
+        if bracket.done_by < math.inf:
+            # Progress read early brackets the finish loosely: read it again a hint before the earliest finish (a
+            # reading near the end is precise), which still leaves a hint's room before the aimed poll.
+            loose = bracket.done_by - bracket.lo > hint / 2
+            aim = bracket.lo - hint if loose else bracket.done_by + hint * MARGIN
+            return min(aim, polled + MAX_PROGRESS_WAIT)
+        if bracket.lo == 0:
+            first = finishes.first(hint)
+            if first is not None:
+                return first
+        return polled
 
 
 def echo(job: Job) -> str:

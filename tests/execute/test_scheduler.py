@@ -261,12 +261,14 @@ class SlowDownloads(FakeProvider):
         super().__init__([queued(f"t{i}") for i in range(count)])
         self.backlog: Callable[[], int] = lambda: 0
         self.backlog_at_create: list[int] = []
+        self.backlog_at_download: list[int] = []
 
     async def create(self, request: CreateRequest) -> TaskState:
         self.backlog_at_create.append(self.backlog())
         return await super().create(request)
 
     async def download(self, state: TaskState, sink: DownloadSink) -> None:
+        self.backlog_at_download.append(self.backlog())
         for _ in range(400):
             await anyio.lowlevel.checkpoint()
         await super().download(state, sink)
@@ -283,3 +285,5 @@ def test_no_create_starts_while_finished_renders_wait_for_downloads(harness: Cal
     limit = h.executor.max_backlog + h.runtime.slots.total_tokens
     assert max(provider.backlog_at_create) < limit, "creates kept starting while downloads lagged"
     assert h.executor.peak_backlog >= h.executor.max_backlog, "the downloads did lag: the gate was exercised"
+    # A render holding a download slot no longer waits for one: the last download leaves nothing waiting.
+    assert provider.backlog_at_download[-1] == 0
