@@ -1,0 +1,93 @@
+"""The download sink: every byte kept in order and hashed, resumed and restarted, and made durable as it comes."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from renderkit.execute import fetch
+from renderkit.execute.fetch import BLOCK, Sink
+
+
+def pieces(total: int, seed: int) -> list[bytes]:
+    """``total`` random bytes cut at random points, some pieces larger than a block."""
+    rng = random.Random(seed)
+    out = []
+    while total > 0:
+        size = min(total, rng.choice([1, 1000, 65536, 262144, BLOCK + 17, 3 * BLOCK]))
+        out.append(rng.randbytes(size))
+        total -= size
+    return out
+
+
+def test_every_byte_is_kept_in_order_and_hashed(tmp_path: Path) -> None:
+    data = pieces(9 * BLOCK + 123, seed=1)
+    sink = Sink(tmp_path / "v.part")
+    for piece in data:
+        sink.write(piece)
+    whole = b"".join(data)
+    assert sink.offset == len(whole)
+    assert sink.finish() == (hashlib.sha256(whole).hexdigest(), len(whole))
+    assert (tmp_path / "v.part").read_bytes() == whole
+
+
+def test_a_closed_sink_resumes_where_it_stopped(tmp_path: Path) -> None:
+    data = b"".join(pieces(5 * BLOCK, seed=2))
+    first = Sink(tmp_path / "v.part")
+    first.write(data[: 2 * BLOCK + 5])
+    first.close()
+    again = Sink(tmp_path / "v.part")
+    assert again.offset == 2 * BLOCK + 5
+    again.write(data[2 * BLOCK + 5 :])
+    assert again.finish() == (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def test_reset_starts_over_from_byte_zero(tmp_path: Path) -> None:
+    sink = Sink(tmp_path / "v.part")
+    sink.write(b"x" * (3 * BLOCK))
+    sink.reset()
+    assert sink.offset == 0
+    sink.write(b"fresh")
+    assert sink.finish() == (hashlib.sha256(b"fresh").hexdigest(), 5)
+    assert (tmp_path / "v.part").read_bytes() == b"fresh"
+
+
+def test_the_disk_is_asked_to_write_while_bytes_still_arrive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(fetch, "FLUSH_EVERY", BLOCK)
+    real_fsync = os.fsync
+
+    def early(fd: int) -> None:
+        calls.append("early")
+
+    def final(fd: int) -> None:
+        calls.append("final")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", early)
+    monkeypatch.setattr(os, "fsync", final)
+    sink = Sink(tmp_path / "v.part")
+    for piece in pieces(6 * BLOCK, seed=3):
+        sink.write(piece)
+    sink.finish()
+    assert calls[0] == "early"
+    assert calls[-1] == "final"
+
+
+def test_a_failed_early_flush_fails_the_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel reports a writeback error to one sync only: the early one must not swallow it."""
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(fetch, "FLUSH_EVERY", BLOCK)
+    monkeypatch.setattr(os, "fdatasync", broken)
+    sink = Sink(tmp_path / "v.part")
+    sink.write(b"x" * (2 * BLOCK))
+    with pytest.raises(OSError, match="I/O error"):
+        sink.finish()
