@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from renderkit.execute import fetch
-from renderkit.execute.fetch import BLOCK, Sink
+from renderkit.execute.sink import BLOCK, Sink
 
 
 def pieces(total: int, seed: int) -> list[bytes]:
@@ -59,7 +58,7 @@ def test_reset_starts_over_from_byte_zero(tmp_path: Path) -> None:
 
 def test_the_disk_is_asked_to_write_while_bytes_still_arrive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(fetch, "FLUSH_EVERY", BLOCK)
+    monkeypatch.setattr("renderkit.execute.sink.FLUSH_EVERY", BLOCK)
     real_fsync = os.fsync
 
     def early(fd: int) -> None:
@@ -85,9 +84,74 @@ def test_a_failed_early_flush_fails_the_download(tmp_path: Path, monkeypatch: py
     def broken(fd: int) -> None:
         raise OSError(errno.EIO, "I/O error")
 
-    monkeypatch.setattr(fetch, "FLUSH_EVERY", BLOCK)
+    monkeypatch.setattr("renderkit.execute.sink.FLUSH_EVERY", BLOCK)
     monkeypatch.setattr(os, "fdatasync", broken)
     sink = Sink(tmp_path / "v.part")
     sink.write(b"x" * (2 * BLOCK))
     with pytest.raises(OSError, match="I/O error"):
         sink.finish()
+
+
+def test_a_copy_holds_the_same_bytes_as_the_file(tmp_path: Path) -> None:
+    data = pieces(5 * BLOCK + 9, seed=4)
+    sink = Sink(tmp_path / "v.part", tmp_path / "out" / "v.mp4.tmp")
+    for piece in data:
+        sink.write(piece)
+    sink.finish()
+    assert (tmp_path / "out" / "v.mp4.tmp").read_bytes() == (tmp_path / "v.part").read_bytes() == b"".join(data)
+
+
+def test_a_copy_follows_a_resume_and_a_restart(tmp_path: Path) -> None:
+    part, copy = tmp_path / "v.part", tmp_path / "v.copy"
+    first = Sink(part, copy)
+    first.write(b"a" * (BLOCK + 3))
+    first.close()
+    again = Sink(part, copy)
+    again.write(b"b" * 10)
+    again.reset()
+    again.write(b"c" * (2 * BLOCK))
+    again.finish()
+    assert copy.read_bytes() == part.read_bytes() == b"c" * (2 * BLOCK)
+
+
+def test_a_copy_that_does_not_hold_what_the_file_holds_is_dropped(tmp_path: Path) -> None:
+    part, copy = tmp_path / "v.part", tmp_path / "v.copy"
+    first = Sink(part)  # a partial download without its copy
+    first.write(b"a" * 100)
+    first.close()
+    copy.write_bytes(b"a" * 99)
+    again = Sink(part, copy)
+    again.write(b"b" * 10)
+    again.finish()
+    assert not copy.exists()
+    assert part.read_bytes() == b"a" * 100 + b"b" * 10
+
+
+class FailingWriter:
+    """A file that refuses every write after the first ``room`` bytes, as a full disk does."""
+
+    def __init__(self, path: Path, room: int) -> None:
+        self.fh = path.open("ab")
+        self.room = room
+
+    def write(self, piece: bytes) -> int:
+        if len(piece) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(piece)
+        return self.fh.write(piece)
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def test_a_copy_that_cannot_be_written_fails_nothing_and_is_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part, copy = tmp_path / "v.part", tmp_path / "v.copy"
+    monkeypatch.setattr("renderkit.execute.sink._twin", lambda path, offset: FailingWriter(path, BLOCK))
+    sink = Sink(part, copy)
+    data = b"x" * (4 * BLOCK)
+    sink.write(data)
+    assert sink.finish() == (hashlib.sha256(data).hexdigest(), len(data))
+    assert part.read_bytes() == data
+    assert not copy.exists()
