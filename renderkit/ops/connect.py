@@ -29,9 +29,10 @@ HTTP_LOG = logging.getLogger("renderkit.http")
 # The most one read of a socket takes. httpcore asks for 64 KiB, and anyio's asyncio stream slices what the event
 # loop received into copies of that size; the loop itself reads 256 KiB at a time. Each read is a trip through the
 # selector, the event loop, anyio, httpcore and h11 that costs far more than its bytes: receiving 1 GiB from the
-# simulator took 2.5 s of CPU, 1.5 s with 256 KiB reads and 0.6-1.0 s with 1 MiB ones. A read still returns only
-# what has arrived, and anyio reads nothing more until it is consumed, so a connection holds at most 1 MiB.
-RECEIVE_BYTES = 2**20
+# simulator took 2.5 s of CPU, 1.5 s with 256 KiB reads and 0.6-0.7 s with 512 KiB ones (1 MiB ones saved little
+# more, and their copies in h11 left a few MiB more resident). A read still returns only what has arrived, and
+# anyio reads nothing more until it is consumed.
+RECEIVE_BYTES = 2**19
 
 
 @contextlib.asynccontextmanager

@@ -6,6 +6,8 @@ import errno
 import hashlib
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,42 @@ def test_a_copy_that_cannot_be_written_fails_nothing_and_is_deleted(
     assert sink.finish() == (hashlib.sha256(data).hexdigest(), len(data))
     assert part.read_bytes() == data
     assert not copy.exists()
+
+
+FRAGMENTED_HEAP = """
+import sys, tempfile
+from pathlib import Path
+from renderkit.execute.sink import Sink
+
+def heap_kib():
+    rss = 0
+    with open("/proc/self/smaps") as fh:
+        lines = iter(fh)
+        for line in lines:
+            if line.rstrip().endswith("[heap]"):
+                rss = next(l for l in lines if l.startswith("Rss:")).split()[1]
+    return int(rss)
+
+spare = bytearray(600 * 1024)  # freeing a large mapped block makes glibc serve such blocks from its heap after
+del spare
+big, small = [], []
+for _ in range(40):  # buffers, each with a small block after it that stays: the heap cannot shrink from its top
+    big.append(bytes(512 * 1024))
+    small.append(bytes(1000))
+del big
+before = heap_kib()
+with tempfile.TemporaryDirectory() as tmp:
+    sink = Sink(Path(tmp) / "v.part")
+    sink.write(b"x" * 100)
+    sink.finish()
+print(before, heap_kib())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's heap, read from /proc")
+def test_finishing_gives_the_heap_that_download_buffers_left_free_back() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", FRAGMENTED_HEAP], capture_output=True, text=True, timeout=60, check=True
+    )
+    before, after = (int(n) for n in run.stdout.split())
+    assert before - after > 4 * 1024, (before, after)
