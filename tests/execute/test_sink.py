@@ -59,35 +59,36 @@ def test_reset_starts_over_from_byte_zero(tmp_path: Path) -> None:
 
 
 def test_the_disk_is_asked_to_write_while_bytes_still_arrive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    monkeypatch.setattr("renderkit.execute.sink.FLUSH_EVERY", BLOCK)
+    synced_at: list[int] = []  # the file's size at each sync
     real_fsync = os.fsync
 
-    def early(fd: int) -> None:
-        calls.append("early")
-
-    def final(fd: int) -> None:
-        calls.append("final")
+    def sync(fd: int) -> None:
+        synced_at.append(os.fstat(fd).st_size)
         real_fsync(fd)
 
-    monkeypatch.setattr(os, "fdatasync", early)
-    monkeypatch.setattr(os, "fsync", final)
+    monkeypatch.setattr("renderkit.execute.sink.FLUSH_EVERY", BLOCK)
+    monkeypatch.setattr(os, "fsync", sync)
     sink = Sink(tmp_path / "v.part")
     for piece in pieces(6 * BLOCK, seed=3):
         sink.write(piece)
     sink.finish()
-    assert calls[0] == "early"
-    assert calls[-1] == "final"
+    assert synced_at[0] < 6 * BLOCK, "the first sync came before the last byte"
+    assert synced_at[-1] == 6 * BLOCK
 
 
-def test_a_failed_early_flush_fails_the_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_early_sync_fails_the_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The kernel reports a writeback error to one sync only: the early one must not swallow it."""
+    calls: list[int] = []
+    real_fsync = os.fsync
 
-    def broken(fd: int) -> None:
-        raise OSError(errno.EIO, "I/O error")
+    def fails_once(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(errno.EIO, "I/O error")
+        real_fsync(fd)
 
     monkeypatch.setattr("renderkit.execute.sink.FLUSH_EVERY", BLOCK)
-    monkeypatch.setattr(os, "fdatasync", broken)
+    monkeypatch.setattr(os, "fsync", fails_once)
     sink = Sink(tmp_path / "v.part")
     sink.write(b"x" * (2 * BLOCK))
     with pytest.raises(OSError, match="I/O error"):
