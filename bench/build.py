@@ -214,9 +214,14 @@ def checked(child: Child, what: str) -> Child:
     return child
 
 
+# No cache override; and bytecode may be written, as a pip install compiles it: a shell that forbids writing it
+# would time Python's compiler on every module edited since the last test run.
+_UNSET = ("RENDERKIT_CACHE_DIR", "PYTHONDONTWRITEBYTECODE")
+
+
 def build_env() -> dict[str, str]:
-    """The bench's environment with the simulator key set and no cache override or proxy."""
-    env = {k: v for k, v in os.environ.items() if k != "RENDERKIT_CACHE_DIR" and "proxy" not in k.lower()}
+    """The bench's environment with the simulator key set and no cache override, proxy or bytecode ban."""
+    env = {k: v for k, v in os.environ.items() if k not in _UNSET and "proxy" not in k.lower()}
     env["SIM_API_KEY"] = API_KEY
     env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
     return env

@@ -10,6 +10,7 @@ async, HTTP or video library.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
     from renderkit.store.lockfile import read_lock as read_lock
 
 __version__ = "0.1.0"
+
+# httpx's __init__ imports its command-line client (rich, click and their dependencies: about 55 ms per process)
+# whenever they are installed, and renderkit never runs it. With this entry that import fails and httpx defines
+# its stub ``main`` instead; nothing else in httpx uses the module.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 # Public name -> the module that defines it; tests check this agrees with the imports above.
 _HOMES = {

@@ -33,10 +33,18 @@ def test_unknown_names_raise_attribute_error() -> None:
         getattr(renderkit, "nothing_here")  # noqa: B009  # a name mypy knows is missing
 
 
-def test_importing_the_package_and_the_manifest_layer_loads_no_heavy_library() -> None:
-    code = (
-        "import sys, renderkit, renderkit.manifest.load, renderkit.plan.plan, renderkit.store.memo; "
-        "print(sorted(m for m in ('anyio', 'httpx', 'av', 'PIL', 'diskcache', 'jsonschema') if m in sys.modules))"
-    )
+def _loaded(imports: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` a fresh interpreter has loaded after ``import {imports}``."""
+    code = f"import sys, {imports}; print(sorted(m for m in {watched!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "[]"
+    loaded: list[str] = ast.literal_eval(out.stdout.strip())
+    return loaded
+
+
+def test_importing_the_package_and_the_manifest_layer_loads_no_heavy_library() -> None:
+    layers = "renderkit, renderkit.manifest.load, renderkit.plan.plan, renderkit.store.memo"
+    assert _loaded(layers, ("anyio", "httpx", "av", "PIL", "diskcache", "jsonschema")) == []
+
+
+def test_a_build_that_talks_http_does_not_load_httpxs_command_line_client() -> None:
+    assert _loaded("renderkit.providers.registry, renderkit.ops.connect, httpx", ("rich", "click", "pygments")) == []

@@ -20,20 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     answered = _unchanged_build(args)
     if answered is not None:
         return answered
-    _without_httpx_cli()
     from renderkit.cli.app import run
 
     return run(args)
-
-
-def _without_httpx_cli() -> None:
-    """Keep httpx from loading its own command line, which no renderkit command runs.
-
-    httpx imports it whenever click is installed (uvicorn depends on it): click, pygments and much of rich, 5 MiB
-    of every build's memory and 40 ms. A None entry in sys.modules makes that import fail, and httpx then puts a
-    stub in its place, as it does when its ``cli`` extra is missing.
-    """
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None blocks an import (importlib docs)
 
 
 def _unchanged_build(args: list[str]) -> int | None:

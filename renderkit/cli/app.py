@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import functools
 import importlib
-import logging
 import os
 import signal
 import sys
@@ -80,6 +79,8 @@ def _logging(verbose: bool) -> None:
     """With -v, renderkit's loggers (the HTTP exchange) print to stderr; without it they stay silent."""
     if not verbose:
         return
+    import logging  # only with -v: a build that logs nothing does not pay for importing it
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("renderkit: %(message)s"))
     logger = logging.getLogger("renderkit")

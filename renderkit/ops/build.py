@@ -251,7 +251,7 @@ class Build:
     def _up_to_date(self, prepared: _Prepared, outputs: Outputs, records: Mapping[str, Record]) -> bool:
         """Nothing to render, every output is the file renderkit wrote, and the lock already says so."""
         items = prepared.plan.items
-        if any(i.scene.id not in records or not outputs.fresh(i.scene, records[i.scene.id]) for i in items):
+        if not outputs.all_fresh(items, records):
             return False
         entries = outputs.lock_entries(items, records, (), prepared.state.lock)
         return prepared.state.lock == Lock({e.id: e for e in entries})
@@ -423,8 +423,8 @@ class Build:
 
         lock_file = lock_path(manifest.path)
         images = [s.request.image for s in manifest.scenes]
-        watched = [lock_file, *(outputs.path(s) for s in manifest.scenes)]
-        watched += [image.path for image in images if image is not None and image.path is not None]
+        watched = [str(lock_file), *(outputs.location(s) for s in manifest.scenes)]
+        watched += [str(image.path) for image in images if image is not None and image.path is not None]
         cached = BuildReport(report.manifest, tuple(s.cached() for s in report.scenes))
         doc = {"doc": cached.to_json(), "warnings": [str(w) for w in manifest.warnings], "lock": str(lock_file)}
         memo.record(manifest.path, __version__, self.environ, watched, doc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -19,18 +20,23 @@ class Outputs:
     def __init__(self, manifest: Manifest, cache: Cache) -> None:
         self.manifest = manifest
         self.cache = cache
+        self._folder = str(manifest.output_dir)
+        try:
+            self._relative = manifest.output_dir.relative_to(manifest.root).as_posix()
+        except ValueError:
+            self._relative = manifest.output_dir.as_posix()
 
     def path(self, scene: Scene) -> Path:
         """Where a scene's MP4 goes."""
-        return self.manifest.output_dir / f"{scene.id}.mp4"
+        return Path(self.location(scene))
+
+    def location(self, scene: Scene) -> str:
+        """``path`` as a string: loops over every scene of a no-op build cannot afford a Path each."""
+        return os.path.join(self._folder, f"{scene.id}.mp4")
 
     def relative(self, scene: Scene) -> str:
         """The output's path relative to the manifest, as the lock and the report write it."""
-        path = self.path(scene)
-        try:
-            return path.relative_to(self.manifest.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        return f"{scene.id}.mp4" if self._relative == "." else f"{self._relative}/{scene.id}.mp4"
 
     def clean_temps(self) -> None:
         """Remove the hidden temp of a copy cut short by a killed build; an output is never partial."""
@@ -40,6 +46,16 @@ class Outputs:
     def fresh(self, scene: Scene, record: Record) -> bool:
         """Whether the scene's output is still the file renderkit wrote from this record (stat check only)."""
         return self.cache.output_fresh(self.path(scene), record.sha256)
+
+    def all_fresh(self, items: Iterable[PlanItem], records: Mapping[str, Record]) -> bool:
+        """Whether every item has a record and its output is the file renderkit wrote from it (a few queries)."""
+        wanted = {}
+        for item in items:
+            record = records.get(item.scene.id)
+            if record is None:
+                return False
+            wanted[self.location(item.scene)] = record.sha256
+        return len(self.cache.fresh_outputs(wanted)) == len(wanted)
 
     def early_copy(self, scene: Scene) -> Path:
         """Where a scene's download may write its output as it comes: the temp that ``write_now`` renames."""

@@ -33,6 +33,8 @@ class SceneReport:
 
     def cached(self) -> SceneReport:
         """This report as the next build with nothing changed gives it: every render cached, nothing spent."""
+        if (self.status, self.reason, self.cost_usd, self.others) == ("cached", "cached", 0.0, ()):
+            return self  # already so (a no-op build): replace() costs more than the whole comparison
         return replace(
             self, status="cached", reason="cached", cost_usd=0.0, others=tuple(o.cached() for o in self.others)
         )

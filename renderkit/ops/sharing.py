@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from renderkit.errors import RemoteError
@@ -137,6 +136,8 @@ class Sharing:
         """Fetch the records and blobs of ``keys`` that the remote holds, into the cache."""
         if not keys or self.remote() is None:
             return
+        from concurrent.futures import ThreadPoolExecutor  # (and logging): only a build with a remote needs them
+
         with ThreadPoolExecutor(CONCURRENCY) as pool:
             found = [key for key, ok in zip(keys, pool.map(self._pull_one, keys), strict=True) if ok]
         self.pulled += found
@@ -180,6 +181,8 @@ class Sharing:
         if self.remote() is None:
             self.not_pushed += [r.key for r in todo]
             return
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(CONCURRENCY) as pool:
             list(pool.map(self._push_one, todo))
 

@@ -29,7 +29,11 @@ class BuildState:
     def record(self, key: str) -> Record | None:
         """The cache record for a key (memoised: the planner and the build ask more than once)."""
         if key not in self._records:
-            self._records[key] = self.cache.get(key)
+            if not self._records and self.lock is not None:
+                # A rebuild mostly asks for the keys its lock pins: read them all in a few queries.
+                self._records.update(self.cache.get_many(e.key for e in self.lock.entries.values()))
+            if key not in self._records:
+                self._records[key] = self.cache.get(key)
         return self._records[key]
 
     def cached(self, key: str) -> bool:

@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ CHUNK = 1 << 20
 _FICLONE = 0x40049409  # Linux ioctl: reflink one file into another (btrfs, xfs, ...)
 _RECORD = "rec:"
 _OUTPUT = "out:"
+BATCH = 500  # names per batched index query, well under SQLite's 999 bound variables of old builds
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,17 @@ class Cache:
         """The record for a render key, or None (a corrupt record is reported and treated as a miss)."""
         if self._index is None and not self.exists():
             return None
-        text = self.index.get(_RECORD + key)
+        return self._parse(key, self.index.get(_RECORD + key))
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Record | None]:
+        """``get`` for many keys in a few queries: a rebuild asks for every key its lock names."""
+        keys = list(dict.fromkeys(keys))
+        if self._index is None and not self.exists():
+            return dict.fromkeys(keys)
+        texts = self._values([_RECORD + key for key in keys])
+        return {key: self._parse(key, texts.get(_RECORD + key)) for key in keys}
+
+    def _parse(self, key: str, text: str | None) -> Record | None:
         if text is None:
             return None
         try:
@@ -174,6 +186,23 @@ class Cache:
         except (ValueError, KeyError, TypeError):
             self.problems.append(f"cache record for {key[:12]} is corrupt; it will be rebuilt")
             return None
+
+    def _values(self, names: list[str]) -> dict[str, Any]:
+        """The index's values for many names, ``BATCH`` to a query (diskcache reads one key per query)."""
+        index = self.index
+        found: dict[str, Any] = {}
+        for start in range(0, len(names), BATCH):
+            batch = names[start : start + BATCH]
+            # diskcache stores a str key as itself (raw = 1); its value is inline or in a file, as ``fetch`` reads.
+            rows = index._sql(
+                "SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN "
+                f"({','.join('?' * len(batch))}) AND (expire_time IS NULL OR expire_time > ?)",
+                (*batch, time.time()),
+            ).fetchall()
+            for name, mode, filename, value in rows:
+                with contextlib.suppress(OSError):  # a value file deleted under us reads as a miss, as in get()
+                    found[name] = index._disk.fetch(mode, filename, value, False)
+        return found
 
     def usable(self, key: str) -> Record | None:
         """The record for a key whose blob is present (a cheap size check), else None."""
@@ -314,14 +343,26 @@ class Cache:
 
     def output_fresh(self, path: Path, sha256: str) -> bool:
         """Whether ``path`` is still the file renderkit wrote with this digest (stat check only)."""
-        if self._index is None and not self.exists():
-            return False
-        try:
-            st = path.stat()
-        except OSError:  # missing, or a file stands where its folder should be: not fresh either way
-            return False
-        text = self.index.get(_OUTPUT + os.path.abspath(path))
-        return text is not None and json.loads(text) == [sha256, st.st_size, st.st_mtime_ns, st.st_ino]
+        return bool(self.fresh_outputs({str(path): sha256}))
+
+    def fresh_outputs(self, wanted: Mapping[str, str]) -> set[str]:
+        """Which of these output paths (path -> sha256) are still the files renderkit wrote (stats, few queries)."""
+        if not wanted or (self._index is None and not self.exists()):
+            return set()
+        names = {path: _OUTPUT + os.path.abspath(path) for path in wanted}
+        stamps = self._values(list(names.values()))
+        fresh = set()
+        for path, sha256 in wanted.items():
+            text = stamps.get(names[path])
+            if text is None:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:  # missing, or a file stands where its folder should be: not fresh either way
+                continue
+            if json.loads(text) == [sha256, st.st_size, st.st_mtime_ns, st.st_ino]:
+                fresh.add(path)
+        return fresh
 
     def clean_tmp(self, keep: set[str]) -> None:
         """Delete temp files left by a killed run, except partial downloads still worth resuming."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 
 
@@ -21,7 +20,7 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     """A new, empty, open temp file next to ``path`` whose mode follows the umask (as ``path``'s will once the
     temp is renamed onto it; mkstemp's 0600 would hide a lock or bundle from the rest of a team)."""
     while True:
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}{suffix}"
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
         except FileExistsError:

@@ -73,7 +73,7 @@ def record(
     manifest: Path,
     version: str,
     environ: Mapping[str, str],
-    watched: Iterable[Path],
+    watched: Iterable[str],
     report: dict[str, Any],
 ) -> None:
     """Write the memo (best effort: a memo that cannot be written only costs the next build its shortcut)."""

@@ -136,7 +136,7 @@ def test_an_unwritable_memo_only_costs_the_shortcut(tmp_path: Path) -> None:
     manifest.write_text("version: 1\n")
     blocker = tmp_path / ".renderkit"
     blocker.write_text("a file where the cache directory should be")
-    noop.record(manifest, __version__, {}, [manifest], {"doc": {}})
+    noop.record(manifest, __version__, {}, [str(manifest)], {"doc": {}})
     assert noop.check(manifest, __version__, {}) is None
 
 

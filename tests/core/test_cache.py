@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from renderkit.store.cache import Cache, Record
+from renderkit.store.cache import BATCH, Cache, Record
 from renderkit.store.layout import CacheLayout
 
 
@@ -262,3 +262,50 @@ def test_asking_whether_an_existing_file_is_fresh_creates_no_cache(tmp_path: Pat
     cache = Cache(CacheLayout(tmp_path / "c"))
     assert cache.output_fresh(output, hashlib.sha256(output.read_bytes()).hexdigest()) is False
     assert not (tmp_path / "c").exists()
+
+
+def test_get_many_reads_in_batches_what_get_reads_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    keys = [f"k{i:04d}" for i in range(BATCH * 2 + 1)]  # three batches
+    for key in keys:
+        cache.put(Record(key, {"prompt": key}, "simulator", f"t-{key}", "a" * 64, 1))
+    # diskcache keeps a value this long in a file of its own, not in the row: get_many reads it there too.
+    cache.put(Record("big", {"prompt": "x" * 40_000}, "simulator", "t-big", "b" * 64, 2))
+    cache.index.set("rec:torn", "{")
+    wanted = [*keys, "big", "torn", "absent", "k0000"]
+    one_by_one = {key: cache.get(key) for key in wanted}
+    assert cache.problems == ["cache record for torn is corrupt; it will be rebuilt"]
+    statements: list[str] = []
+    cache.index._con.set_trace_callback(statements.append)
+    monkeypatch.setattr(cache.index, "get", None)  # not one key at a time
+    assert cache.get_many(wanted) == one_by_one
+    assert one_by_one["big"] is not None
+    assert len(one_by_one["big"].request["prompt"]) == 40_000
+    assert one_by_one["absent"] is None
+    assert one_by_one["torn"] is None
+    assert len([s for s in statements if s.startswith("SELECT")]) == 3  # 1,004 keys: 500 + 500 + 4
+    assert cache.problems[-1] == "cache record for torn is corrupt; it will be rebuilt"
+
+
+def test_get_many_of_a_cache_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    assert cache.get_many(["a", "b"]) == {"a": None, "b": None}
+    assert cache.fresh_outputs({str(tmp_path / "x.mp4"): "a" * 64}) == set()
+    assert not (tmp_path / "c").exists()
+
+
+def test_fresh_outputs_names_exactly_the_files_still_as_written(tmp_path: Path) -> None:
+    cache = Cache(CacheLayout(tmp_path / "c"))
+    records = [store(cache, f"k{i}", f"bytes {i}".encode()) for i in range(4)]
+    paths = [tmp_path / "out" / f"s{i}.mp4" for i in range(4)]
+    for record, path in zip(records, paths, strict=True):
+        assert cache.materialize(record, path)
+    paths[1].unlink()  # gone
+    paths[2].write_bytes(b"edited!")  # changed size
+    unrecorded = tmp_path / "out" / "never-written.mp4"
+    unrecorded.write_bytes(b"bytes 0")
+    wanted = {str(p): r.sha256 for p, r in zip(paths, records, strict=True)}
+    wanted[str(paths[3])] = "f" * 64  # the file renderkit wrote, but not from this digest
+    wanted[str(unrecorded)] = records[0].sha256
+    assert cache.fresh_outputs(wanted) == {str(paths[0])}
+    assert cache.fresh_outputs({}) == set()
