@@ -44,7 +44,7 @@ LIBRARIES: dict[str, set[str]] = {
     "providers": {"httpx"},
     "plan": {"rfc8785"},
     "execute": {"anyio", "av", "PIL"},
-    "ops": {"anyio", "httpx", "filelock"},
+    "ops": {"anyio", "httpx", "httpcore", "filelock"},
     "simulator": {"starlette", "uvicorn", "httpx", "av", "PIL", "multipart"},
     "cli": {"rich", "shtab", "argcomplete"},
     "__main__": set(),

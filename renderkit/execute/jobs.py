@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
 
@@ -54,6 +55,9 @@ class Job:
     upstream: str | None = None  # the scene named by the request's link (remix_of, continue_from, extend_of)
     shots: tuple[ShotJob, ...] = ()
     duration: int | None = None  # the video's length when it is not request.seconds (an extension's total)
+    # Where the build will copy the render once it is stored (an output's temp): the download writes it as it
+    # comes instead, so that no gigabyte-sized copy is left to make after the last byte.
+    copy_to: Path | None = None
 
     @property
     def length(self) -> int:

@@ -61,8 +61,8 @@ class _Prepared:
     in_shard: set[str] | None
 
 
-def _job(item: PlanItem) -> Job:
-    """The executor's job for one planned scene."""
+def _job(item: PlanItem, outputs: Outputs) -> Job:
+    """The executor's job for one planned scene; a scene with an output of its own has it written as it downloads."""
     from renderkit.execute.jobs import Job, ShotJob
 
     scene = item.scene
@@ -75,6 +75,7 @@ def _job(item: PlanItem) -> Job:
         upstream=scene.upstream,
         shots=tuple(ShotJob(shot.key, shot.request) for shot in item.shots),
         duration=scene.duration,
+        copy_to=outputs.early_copy(scene) if scene.of is None and not item.shots else None,
     )
 
 
@@ -300,7 +301,7 @@ class Build:
         from renderkit.execute.scheduler import Executor
         from renderkit.ops.connect import open_runtimes
 
-        jobs = [_job(item) for item in prepared.todo]
+        jobs = [_job(item, outputs) for item in prepared.todo]
         cache = prepared.state.cache
         known = {}
         for item in prepared.plan.items:

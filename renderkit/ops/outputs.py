@@ -10,7 +10,7 @@ from pathlib import Path
 from renderkit.manifest.model import Manifest, Scene
 from renderkit.plan.plan import PlanItem
 from renderkit.store.cache import Cache, Record
-from renderkit.store.layout import OUTPUT_TEMP_SUFFIX
+from renderkit.store.layout import OUTPUT_TEMP_SUFFIX, output_temp
 from renderkit.store.lockfile import Lock, LockEntry, LockShot, LockTake
 
 
@@ -57,10 +57,16 @@ class Outputs:
             wanted[self.location(item.scene)] = record.sha256
         return len(self.cache.fresh_outputs(wanted)) == len(wanted)
 
+    def early_copy(self, scene: Scene) -> Path:
+        """Where a scene's download may write its output as it comes: the temp that ``write_now`` renames."""
+        return output_temp(self.path(scene))
+
     def write_now(self, scene: Scene, record: Record) -> None:
-        """Copy a render into place as soon as it is cached; a failure is left to ``materialize``, which retries."""
+        """Put a render in place as soon as it is cached; a failure is left to ``materialize``, which retries."""
         with contextlib.suppress(OSError):
-            if not self.fresh(scene, record):
+            if self.fresh(scene, record):
+                self.early_copy(scene).unlink(missing_ok=True)
+            else:
                 self.cache.materialize(record, self.path(scene), verify=False)
 
     def materialize(self, items: Iterable[PlanItem], records: Mapping[str, Record]) -> dict[str, str]:

@@ -103,6 +103,14 @@ def _clone(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)  # sendfile, where the kernel cannot copy a range (another filesystem)
 
 
+def _sized(path: Path, size: int) -> bool:
+    """Whether ``path`` is a file of ``size`` bytes."""
+    try:
+        return os.stat(path).st_size == size
+    except FileNotFoundError:
+        return False
+
+
 def _copy_range(fin: int, fout: int) -> bool:
     """Copy a whole file inside the kernel (``copy_file_range``: 2-3x faster than sendfile here); False if refused."""
     size = os.fstat(fin).st_size
@@ -300,7 +308,9 @@ class Cache:
         """Copy a blob to ``dest`` atomically; False (blob dropped) if it is missing or corrupt.
 
         ``verify`` re-hashes the blob first: every reuse does; a blob stored moments ago by this build was
-        hashed while it downloaded and is not read twice.
+        hashed while it downloaded and is not read twice. Its download may also have written ``dest``'s temp
+        from the same bytes as it went (``Job.copy_to``): that temp, at the blob's size, is renamed into place
+        instead of copying the blob again.
         """
         src = self.blob_path(record.sha256)
         if not src.is_file():
@@ -312,11 +322,12 @@ class Cache:
             return False
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = output_temp(dest)
-        try:
-            _clone(src, tmp)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        if verify or not _sized(tmp, record.bytes):
+            try:
+                _clone(src, tmp)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         os.replace(tmp, dest)
         fsync_dir(dest.parent)
         self.record_output(dest, record.sha256)

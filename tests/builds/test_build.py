@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
 from renderkit.simulator import Simulator
+from renderkit.store import cache as cache_module
 from renderkit.store.lockfile import read_lock
 from tests.builds.helpers import KEY, SCENES, build, manifest_text, statuses
 from tests.fixtures.project import Project
@@ -261,3 +263,56 @@ def test_a_copy_cut_short_by_a_killed_build_is_cleaned_up(
     assert sorted(p for p in project.files() if p.startswith("renders/")) == [
         f"renders/{s}.mp4" for s in sorted(["extra", "intro", "outro", "skyline"])
     ]
+
+
+@pytest.mark.parametrize("fault", [None, "content:truncate=0.4:@1"], ids=["whole", "resumed"])
+def test_outputs_are_written_as_they_download_not_copied_from_the_cache_after(
+    simulator: Simulator,
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fault: str | None,
+) -> None:
+    simulator.configure(pad_to=3_000_000)
+    if fault:
+        simulator.add_fault(fault)
+    copied: list[Path] = []
+    clone = cache_module._clone
+
+    def counted(src: Path, dest: Path) -> None:
+        copied.append(dest)
+        clone(src, dest)
+
+    monkeypatch.setattr(cache_module, "_clone", counted)
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    code, report, err = build(project, capsys)
+    assert code == 0, err
+    assert set(statuses(report).values()) == {"rendered"}
+    lock = read_lock(project.path("renderkit.lock"))
+    assert lock is not None
+    for entry in lock.entries.values():
+        data = project.path(entry.file).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (3_000_000, entry.sha256)
+    assert copied == []
+    assert sorted(p for p in project.files() if p.startswith("renders/")) == [
+        "renders/intro.mp4",
+        "renders/outro.mp4",
+        "renders/skyline.mp4",
+    ]
+    if fault:
+        assert simulator.ledger()["responses"].get("206") == 1, "the cut download resumed with a range"
+
+
+def test_a_forced_render_with_the_same_bytes_leaves_no_copy_behind(
+    simulator: Simulator, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulator.configure(seed=7)  # repeatable renders: the forced one has the bytes of the first
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES)})
+    assert build(project, capsys)[0] == 0
+    first = project.path("renders/intro.mp4").read_bytes()
+    code, report, err = build(project, capsys, "--force", "intro")
+    assert code == 0, err
+    assert statuses(report)["intro"] == "rendered"
+    assert simulator.ledger()["creates"] == 4
+    assert project.path("renders/intro.mp4").read_bytes() == first
+    assert not [p for p in project.files() if p.startswith("renders/") and not p.endswith(".mp4")]

@@ -138,3 +138,20 @@ def test_an_unwritable_memo_only_costs_the_shortcut(tmp_path: Path) -> None:
     blocker.write_text("a file where the cache directory should be")
     noop.record(manifest, __version__, {}, [str(manifest)], {"doc": {}})
     assert noop.check(manifest, __version__, {}) is None
+
+
+def test_a_build_that_renders_does_not_load_the_httpx_command_line(
+    simulator: Simulator, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_API_KEY", KEY)
+    project.gen({"renderkit.yaml": manifest_text(simulator, SCENES), "ref.png": PNG})
+    code = (
+        "import sys; from renderkit.cli import main; code = main(['build', '-q']); "
+        "print(sorted(m for m in ('httpx', 'click', 'pygments') if m in sys.modules), file=sys.stderr); "
+        "raise SystemExit(code)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines()[-1] == "['httpx']"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -287,3 +288,30 @@ def test_no_create_starts_while_finished_renders_wait_for_downloads(harness: Cal
     assert h.executor.peak_backlog >= h.executor.max_backlog, "the downloads did lag: the gate was exercised"
     # A render holding a download slot no longer waits for one: the last download leaves nothing waiting.
     assert provider.backlog_at_download[-1] == 0
+
+
+class GarbageProvider(FakeProvider):
+    """Completes every task with bytes that are no video."""
+
+    async def download(self, state: TaskState, sink: DownloadSink) -> None:
+        self.calls.append(f"download {state.task_id}")
+        sink.write(b"not a video" * 1000)
+
+
+def test_a_render_is_written_to_its_copy_as_it_downloads(harness: Callable[..., Harness], tmp_path: Path) -> None:
+    h = harness(FakeProvider([queued("t1")]))
+    copy = tmp_path / "renders" / ".a.mp4.tmp"
+    record = h.run(replace(job(), copy_to=copy))["a"].record
+    assert record is not None
+    assert copy.read_bytes() == video()
+    assert h.cache.blob_path(record.sha256).read_bytes() == video()
+
+
+def test_the_copy_of_a_download_that_is_no_video_is_deleted(harness: Callable[..., Harness], tmp_path: Path) -> None:
+    h = harness(GarbageProvider([queued("t1")]))
+    copy = tmp_path / "renders" / ".a.mp4.tmp"
+    outcome = h.run(replace(job(), copy_to=copy))["a"]
+    assert outcome.record is None
+    assert "invalid video" in str(outcome.error)
+    assert h.provider.calls.count("download t1") > 1
+    assert not copy.exists()

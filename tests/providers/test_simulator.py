@@ -13,6 +13,7 @@ from PIL import Image
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
+from renderkit.ops.connect import receive_in_large_reads
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, TaskState
 from renderkit.providers.http import tls_context
 from renderkit.providers.openai import PAGE
@@ -244,6 +245,31 @@ async def test_truncated_download_resumes_with_range(
     assert bytes(sink.data) == bytes(whole.data)
     assert len(whole.data) == 300_000
     assert is_mp4(bytes(whole.data))
+
+
+class PieceSizes(MemorySink):
+    """A MemorySink that remembers the largest piece it was handed."""
+
+    largest = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.largest = max(self.largest, len(chunk))
+        super().write(chunk)
+
+
+@pytest.mark.anyio
+async def test_downloads_are_received_in_reads_larger_than_httpcore_and_asyncio_make(
+    simulator: Simulator, client: httpx.AsyncClient
+) -> None:
+    simulator.configure(pad_to=8 << 20)
+    provider = connect("openai", simulator, client)
+    state = await finish(provider, await provider.create(SMALL))
+    receive_in_large_reads()
+    sink = PieceSizes()
+    await provider.download(state, sink)
+    assert len(sink.data) == 8 << 20
+    assert is_mp4(bytes(sink.data))
+    assert sink.largest > 256 * 1024, "httpcore's own reads stop at 64 KiB, asyncio's at 256 KiB"
 
 
 @pytest.mark.anyio
