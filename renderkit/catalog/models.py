@@ -10,7 +10,7 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from renderkit.catalog.kinds import KINDS
@@ -81,7 +81,8 @@ def _tuple(value: list[Any] | None) -> tuple[Any, ...] | None:
 @functools.cache
 def catalog() -> Catalog:
     """The packaged catalog, parsed once per process."""
-    raw = json.loads(resources.files("renderkit.catalog").joinpath("data/models.json").read_text(encoding="utf-8"))
+    # Beside this module, as setuptools installs it (see renderkit.manifest.schema.PACKAGE).
+    raw = json.loads((Path(__file__).parent / "data" / "models.json").read_text(encoding="utf-8"))
     models = {
         name: ModelInfo(
             name=name,

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from renderkit.manifest.wording import describe, did_you_mean, or_list
@@ -49,12 +49,15 @@ Check = Callable[[object, PathKey, list[Issue]], None]
 
 
 # The packaged schemas: renderkit.yaml's, and that of every --json document (which scripts validate against).
+# Read beside the package's files, as setuptools installs them (never zipped): importlib.resources would load
+# zipfile, bz2, lzma and tempfile into every command, about 8 ms.
+PACKAGE = Path(__file__).resolve().parent.parent
 SCHEMA_FILES = {"manifest": "manifest.v1.schema.json", "output": "output.v1.schema.json"}
 
 
 def schema_text(which: str) -> str:
     """A packaged schema, byte for byte (what ``renderkit schema`` prints)."""
-    return resources.files("renderkit").joinpath("schemas", SCHEMA_FILES[which]).read_text(encoding="utf-8")
+    return (PACKAGE / "schemas" / SCHEMA_FILES[which]).read_text(encoding="utf-8")
 
 
 @functools.cache

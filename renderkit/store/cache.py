@@ -12,7 +12,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -100,6 +99,8 @@ def _clone(src: Path, dest: Path) -> None:
             pass
         if _copy_range(fin.fileno(), fout.fileno()):
             return
+    import shutil  # here: at import it would load bz2, lzma and zlib into every command (5 ms)
+
     shutil.copyfile(src, dest)  # sendfile, where the kernel cannot copy a range (another filesystem)
 
 
