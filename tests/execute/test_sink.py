@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -60,19 +61,24 @@ def test_reset_starts_over_from_byte_zero(tmp_path: Path) -> None:
 
 def test_the_disk_is_asked_to_write_while_bytes_still_arrive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced_at: list[int] = []  # the file's size at each sync
+    first_sync = threading.Event()
     real_fsync = os.fsync
 
     def sync(fd: int) -> None:
         synced_at.append(os.fstat(fd).st_size)
+        first_sync.set()
         real_fsync(fd)
 
     monkeypatch.setattr("renderkit.execute.sink.FLUSH_EVERY", BLOCK)
     monkeypatch.setattr(os, "fsync", sync)
     sink = Sink(tmp_path / "v.part")
-    for piece in pieces(6 * BLOCK, seed=3):
-        sink.write(piece)
-    sink.finish()
-    assert synced_at[0] < 6 * BLOCK, "the first sync came before the last byte"
+    data = b"".join(pieces(6 * BLOCK, seed=3))
+    sink.write(data[: 3 * BLOCK])  # at least two whole blocks reach the writer thread
+    # No more bytes come until the disk was asked to write what it has: a sync kept for the end would hang here.
+    assert first_sync.wait(30), "no sync while the rest of the bytes were still to come"
+    sink.write(data[3 * BLOCK :])
+    assert sink.finish() == (hashlib.sha256(data).hexdigest(), 6 * BLOCK)
+    assert synced_at[0] <= 3 * BLOCK
     assert synced_at[-1] == 6 * BLOCK
 
 
