@@ -50,7 +50,3 @@ def test_a_build_loads_no_module_it_only_needs_off_its_common_path() -> None:
     # A no-op build at 1,000 scenes takes about 0.27 s; each of these cost it 2-8 ms of imports for nothing.
     unneeded = ("zipfile", "bz2", "lzma", "importlib.resources", "logging", "concurrent.futures", "secrets")
     assert _loaded("renderkit.cli.app, renderkit.cli.build, renderkit.ops.build", unneeded) == []
-
-
-def test_a_build_that_talks_http_does_not_load_httpxs_command_line_client() -> None:
-    assert _loaded("renderkit.providers.registry, renderkit.ops.connect, httpx", ("rich", "click", "pygments")) == []

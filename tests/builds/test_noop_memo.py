@@ -147,7 +147,7 @@ def test_a_build_that_renders_does_not_load_the_httpx_command_line(
     project.gen({"renderkit.yaml": manifest_text(simulator, SCENES), "ref.png": PNG})
     code = (
         "import sys; from renderkit.cli import main; code = main(['build', '-q']); "
-        "print(sorted(m for m in ('httpx', 'click', 'pygments') if m in sys.modules), file=sys.stderr); "
+        "print(sorted(m for m in ('httpx', 'rich', 'click', 'pygments') if m in sys.modules), file=sys.stderr); "
         "raise SystemExit(code)"
     )
     run = subprocess.run(
