@@ -1,8 +1,9 @@
 """Real media for a render request: an H.264 MP4, a WebP thumbnail and a JPEG spritesheet.
 
-Every frame shows the prompt of its shot (and the input image, when there is one), a progress bar, and a
-``stamp``: the task id, or a seed-derived value when renders must be repeatable. The stamp is also written
-into the container's metadata, so two renders of one request differ in bytes unless they share a stamp.
+Every frame shows the prompt of its shot (and the input image, when there is one) and a progress bar. Each render
+carries a ``stamp`` (the task id, or a seed-derived value when renders must be repeatable) in the container's
+metadata, so two renders of one request differ in bytes unless they share a stamp; the thumbnail and spritesheet
+also draw it. The video's pixels leave it out, so one encode of a request serves every task that asks for it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import functools
 import hashlib
 import io
 import math
+import threading
+from collections import OrderedDict
 
 import av
 from PIL import Image, ImageDraw, ImageFont
@@ -19,6 +22,7 @@ from renderkit.simulator.inputs import InvalidRequest, RenderRequest
 
 SPRITE_TILES = 5  # the spritesheet is a 5x5 grid of evenly spaced frames
 SPRITE_WIDTH = 160
+ENCODED_BUDGET = 64 << 20  # bytes of stamp-free encodes kept per process; an evicted one is encoded again
 
 
 @functools.lru_cache(maxsize=16)
@@ -53,8 +57,8 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: 
     return lines
 
 
-def _shot_frame(req: RenderRequest, index: int, stamp: str) -> Image.Image:
-    """The still picture of shot ``index``: colour or input image, prompt text, notes and stamp."""
+def _shot_frame(req: RenderRequest, index: int, stamp: str | None) -> Image.Image:
+    """The still picture of shot ``index``: colour or input image, prompt text, notes and the stamp if given."""
     w, h = req.width, req.height
     shot = req.shots[index]
     img = Image.new("RGB", (w, h), _colour(shot.prompt))
@@ -81,7 +85,8 @@ def _shot_frame(req: RenderRequest, index: int, stamp: str) -> Image.Image:
     if req.note:
         notes.append(req.note)
     draw.text((margin, margin), "  ·  ".join(notes), font=small, fill=(255, 255, 255))
-    draw.text((margin, h - margin - 2 * small_size), stamp, font=small, fill=(255, 255, 0))
+    if stamp is not None:
+        draw.text((margin, h - margin - 2 * small_size), stamp, font=small, fill=(255, 255, 0))
     return img
 
 
@@ -136,13 +141,46 @@ def _bar_yuv() -> tuple[int, int, int]:
 
 
 def render_video(req: RenderRequest, stamp: str, fps: int) -> bytes:
-    """Encode the MP4: ``req.seconds * fps`` frames of ``req.width`` x ``req.height``."""
+    """The MP4 of ``req``: ``req.seconds * fps`` frames of ``req.width`` x ``req.height``, ``stamp`` in its metadata."""
+    return _restamp(_ENCODES.get(req, fps), stamp)
+
+
+class _Encodes:
+    """Stamp-free encodes by request and frame rate, kept up to a byte budget and shared by the render threads."""
+
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._held = 0
+        self._done: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, req: RenderRequest, fps: int) -> bytes:
+        key = (req.fingerprint(), fps)
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+        # Two threads asking for one request at once may both encode it: same bytes, kept once.
+        data = _encode(req, fps)
+        with self._lock:
+            if key not in self._done:
+                self._done[key] = data
+                self._held += len(data)
+            while self._held > self._budget and len(self._done) > 1:
+                _, old = self._done.popitem(last=False)
+                self._held -= len(old)
+        return data
+
+
+_ENCODES = _Encodes(ENCODED_BUDGET)
+
+
+def _encode(req: RenderRequest, fps: int) -> bytes:
     timeline = _timeline(req, fps)
-    stills = [_Planes(_shot_frame(req, i, stamp)) for i in range(len(req.shots))]
+    stills = [_Planes(_shot_frame(req, i, None)) for i in range(len(req.shots))]
     bar = _bar_yuv()
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
-        container.metadata["comment"] = stamp
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = req.width, req.height, "yuv420p"
         # One x264 thread per render: renders run side by side, one per core, which beats sharing cores.
@@ -152,6 +190,21 @@ def render_video(req: RenderRequest, stamp: str, fps: int) -> bytes:
             frame.pts = n
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+def _restamp(data: bytes, stamp: str) -> bytes:
+    """The same packets in a new MP4 whose metadata carries ``stamp``: a remux, not an encode."""
+    out = io.BytesIO()
+    with av.open(io.BytesIO(data), "r") as src, av.open(out, "w", format="mp4") as dst:
+        dst.metadata["comment"] = stamp
+        source = src.streams.video[0]
+        stream = dst.add_stream_from_template(source)
+        for packet in src.demux(source):
+            if packet.dts is None:  # the demuxer's end-of-stream marker
+                continue
+            packet.stream = stream
+            dst.mux(packet)
     return out.getvalue()
 
 

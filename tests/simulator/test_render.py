@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
+import av
 import httpx
 import pytest
 from PIL import Image
 
-from renderkit.simulator import Simulator
+from renderkit.simulator import Simulator, render
 from renderkit.simulator.inputs import InvalidRequest, RenderRequest, Shot
 from renderkit.simulator.render import probe_video, render_spritesheet, render_thumbnail, render_video
 from tests.fixtures.sim import FAST
@@ -35,6 +36,41 @@ def test_the_same_stamp_renders_the_same_bytes_and_another_differs() -> None:
     req = _request()
     assert render_video(req, "task_a", 12) == render_video(req, "task_a", 12)
     assert render_video(req, "task_a", 12) != render_video(req, "task_b", 12)
+
+
+def test_tasks_of_one_request_share_one_encode_and_differ_only_in_the_stamp(monkeypatch: pytest.MonkeyPatch) -> None:
+    encodes: list[RenderRequest] = []
+    real = render._encode
+
+    def counting(req: RenderRequest, fps: int) -> bytes:
+        encodes.append(req)
+        return real(req, fps)
+
+    monkeypatch.setattr(render, "_ENCODES", render._Encodes(render.ENCODED_BUDGET))
+    monkeypatch.setattr(render, "_encode", counting)
+    req = _request("shared encode")
+    first, second = render_video(req, "task_a", 4), render_video(req, "task_b", 4)
+    assert len(encodes) == 1
+    assert (decode(first).comment, decode(second).comment) == ("task_a", "task_b")
+    assert _pixels(first) == _pixels(second)
+    assert decode(second).frames == 4
+    render_video(_request("another prompt"), "task_c", 4)
+    assert len(encodes) == 2
+
+
+def test_encodes_past_the_budget_are_dropped_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    encodes = render._Encodes(budget=1)
+    monkeypatch.setattr(render, "_ENCODES", encodes)
+    one, two = _request("one"), _request("two")
+    render_video(one, "a", 2)
+    render_video(two, "b", 2)
+    assert len(encodes._done) == 1
+    assert (two.fingerprint(), 2) in encodes._done
+
+
+def _pixels(data: bytes) -> list[bytes]:
+    with av.open(io.BytesIO(data), "r") as container:
+        return [b"".join(bytes(plane) for plane in frame.planes) for frame in container.decode(video=0)]
 
 
 def test_long_prompts_and_words_still_render() -> None:
