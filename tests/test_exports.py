@@ -33,9 +33,9 @@ def test_unknown_names_raise_attribute_error() -> None:
         getattr(renderkit, "nothing_here")  # noqa: B009  # a name mypy knows is missing
 
 
-def _loaded(imports: str, watched: tuple[str, ...]) -> list[str]:
-    """Which of ``watched`` a fresh interpreter has loaded after ``import {imports}``."""
-    code = f"import sys, {imports}; print(sorted(m for m in {watched!r} if m in sys.modules))"
+def _loaded(imports: str, watched: tuple[str, ...], then: str = "pass") -> list[str]:
+    """Which of ``watched`` a fresh interpreter has loaded after ``import {imports}`` and running ``then``."""
+    code = f"import sys, {imports}; {then}; print(sorted(m for m in {watched!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     loaded: list[str] = ast.literal_eval(out.stdout.strip())
     return loaded
@@ -48,5 +48,6 @@ def test_importing_the_package_and_the_manifest_layer_loads_no_heavy_library() -
 
 def test_a_build_loads_no_module_it_only_needs_off_its_common_path() -> None:
     # A no-op build at 1,000 scenes takes about 0.27 s; each of these cost it 2-8 ms of imports for nothing.
-    unneeded = ("zipfile", "bz2", "lzma", "importlib.resources", "logging", "concurrent.futures", "secrets")
-    assert _loaded("renderkit.cli.app, renderkit.cli.build, renderkit.ops.build", unneeded) == []
+    unneeded = ("zipfile", "shutil", "bz2", "lzma", "importlib.resources", "logging", "concurrent.futures", "secrets")
+    modules = "renderkit.cli.app, renderkit.cli.build, renderkit.ops.build"
+    assert _loaded(modules, unneeded, then="renderkit.cli.app._parser('build')") == []

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 from renderkit import __version__
 from renderkit.cli.output import emit
@@ -38,6 +39,33 @@ COMMANDS = {
 }
 
 
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` reads it: $COLUMNS, else stdout's terminal, else 80."""
+    with contextlib.suppress(KeyError, ValueError):
+        if (columns := int(os.environ["COLUMNS"])) > 0:
+            return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, told the width up front: argparse would import shutil (with bz2 and lzma) to ask
+    for it on every run, since it formats each argument as it is added."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help uses ``_Formatter``; its subcommands' parsers are of this class too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(**kwargs)
+
+
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     """-C, -v and -q, accepted before the command and after it."""
     parser.add_argument(
@@ -57,10 +85,10 @@ def _parser(
     wanted: str | None,
 ) -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
     """The parser with ``wanted``'s options in full; built once per process (argparse takes about 5 ms)."""
-    parser = argparse.ArgumentParser(prog="renderkit", description="Reproducible builds for AI video APIs.")
+    parser = _Parser(prog="renderkit", description="Reproducible builds for AI video APIs.")
     parser.add_argument("--version", action="version", version=f"renderkit {__version__}")
     _global_options(parser, None)
-    after = argparse.ArgumentParser(add_help=False)
+    after = _Parser(add_help=False)
     _global_options(after, argparse.SUPPRESS)  # after the command, they override only when given
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     runners: dict[str, Callable[[argparse.Namespace], int]] = {}
