@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
+from pathlib import Path
 
 import httpx
+import pytest
 
-from bench import build
+from bench import build, dvc_peer
 
 SMALL = {"latency": 0.05, "max_in_flight": 4}
 
@@ -43,3 +46,22 @@ def test_the_simulator_host_traces_each_task_from_create_to_download() -> None:
     assert age >= 0, "the download was asked for after the result was ready"
     peak, [at_end] = trace.backlog_at([trace.last + 1])
     assert (peak, at_end) == (1, 0)
+
+
+def test_the_dvc_peer_writes_what_a_finished_repro_leaves_and_refuses_a_dvc_that_would_rerun(tmp_path: Path) -> None:
+    fake = tmp_path / "dvc"  # a stand-in that skips one stage of two, as DVC would with a lock it does not accept
+    fake.write_text('#!/bin/sh\ncase "$*" in *repro*) echo "Stage \'s0\' didn\'t change, skipping";; esac\n')
+    fake.chmod(0o755)
+    assert dvc_peer.find_dvc(str(fake)) == str(fake)
+    assert dvc_peer.find_dvc(str(tmp_path / "missing")) is None
+    project = tmp_path / "project"
+    with pytest.raises(SystemExit, match="skipped 1 of 2 stages"):
+        dvc_peer.make_project(project, str(fake), 2)
+    lock = (project / "dvc.lock").read_text()
+    for i in range(2):
+        data = (project / "in" / f"{i}.txt").read_bytes()
+        md5 = hashlib.md5(data).hexdigest()
+        assert (project / "out" / f"{i}.txt").read_bytes() == data
+        assert (project / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == data
+        assert lock.count(f"md5: {md5}") == 2, "the stage's input and output are both pinned"
+    assert "deps: [in/1.txt]" in (project / "dvc.yaml").read_text()
