@@ -3,8 +3,8 @@
     cli → ops → plan | execute → manifest | store | providers → request → catalog → errors
 
 ``execute`` never imports ``plan`` or ``manifest``; ``simulator`` imports nothing else of renderkit (it stands
-in for a remote provider); ``providers`` speak HTTP through httpx alone. Every import counts, including those
-inside functions, since a lazy import is still a dependency.
+in for a remote provider); ``providers`` speak HTTP through httpx alone (and read its CA bundle, certifi). Every
+import counts, including those inside functions, since a lazy import is still a dependency.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ LIBRARIES: dict[str, set[str]] = {
     "request": {"rfc8785"},
     "manifest": {"yaml", "PIL"},
     "store": {"diskcache", "filelock", "obstore"},
-    "providers": {"httpx"},
+    "providers": {"httpx", "certifi"},
     "plan": {"rfc8785"},
     "execute": {"anyio", "av", "PIL"},
     "ops": {"anyio", "httpx", "httpcore", "filelock"},

@@ -19,6 +19,7 @@ from renderkit.errors import ProviderError
 from renderkit.execute.eta import MARGIN, Bracket, Finishes
 from renderkit.execute.events import Event, ProviderUnusable, SceneFailed, StorageFailed
 from renderkit.execute.jobs import Context, Job, ProviderRuntime
+from renderkit.execute.video import prepare_decoder
 from renderkit.providers.base import CreateRequest, TaskState
 
 DEFAULT_POLL = 2.0
@@ -202,6 +203,7 @@ class Tasks:
             due = sent + wait
             if born is not None:
                 due = max(due, born + self._aim(finishes, bracket, sent - born, wait))
+            prepare_decoder()  # the wait for a render is idle time: the download's check needs PyAV after it
             await ctx.clock.sleep(due - ctx.clock.now())
             if state.poll_after is None:
                 interval = min(max(interval * 1.5, interval), max(DEFAULT_REFRESH, rt.poll_interval or 0.0))

@@ -3,7 +3,10 @@ image to a size, take a last frame or a poster frame, stitch MP4s."""
 
 from __future__ import annotations
 
+import importlib
 import io
+import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,6 +44,17 @@ class Delivered:
         if abs(self.seconds - seconds) > max(0.5, seconds * 0.05):
             problems.append(f"{self.seconds:.2f}s instead of {seconds}s")
         return ", ".join(problems) or None
+
+
+_importing: list[threading.Thread] = []
+
+
+def prepare_decoder() -> None:
+    """Import PyAV on a spare thread, once. Loading its libraries holds the GIL for 0.1-0.2 s; the first download's
+    frame check would otherwise take that from the event loop just as the next wave of creates is due."""
+    if not _importing and "av" not in sys.modules:
+        _importing.append(threading.Thread(target=importlib.import_module, args=("av",), name="renderkit-av"))
+        _importing[0].start()
 
 
 def probe_mp4(path: Path) -> Delivered:

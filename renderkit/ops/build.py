@@ -296,6 +296,9 @@ class Build:
     def _execute(
         self, prepared: _Prepared, journal: Journal, keys: Mapping[str, str], outputs: Outputs, sharing: Sharing
     ) -> dict[str, Outcome]:
+        from renderkit.providers import tls
+
+        tls.prepare()  # the CA bundle is read on a spare core while the HTTP stack is imported
         import anyio
 
         from renderkit.execute.scheduler import Executor

@@ -17,9 +17,10 @@ from renderkit.catalog.kinds import KINDS
 from renderkit.execute.jobs import ProviderRuntime
 from renderkit.execute.pacing import RateLimiter
 from renderkit.manifest.model import Manifest, ProviderConfig
-from renderkit.providers.http import Limits, redact, tls_context
+from renderkit.providers.http import Limits, redact
 from renderkit.providers.registry import open_provider
 from renderkit.providers.scrub import scrub, secret_forms
+from renderkit.providers.tls import tls_context
 
 EMBEDDED_LATENCY = 1.5
 DEFAULT_JOBS = 8

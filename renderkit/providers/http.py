@@ -7,9 +7,7 @@ failure after which the request may have reached the provider is reported as ``m
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import ssl
 import time
 import zlib
 from collections.abc import AsyncGenerator, Generator, Mapping
@@ -129,12 +127,6 @@ class BearerAuth(httpx.Auth):
         return "BearerAuth('***')"
 
     __str__ = __repr__
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: each new one reads the CA bundle again (about 45 ms)."""
-    return httpx.create_ssl_context(trust_env=False)
 
 
 def normalise_base_url(base_url: str) -> str:

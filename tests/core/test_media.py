@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -179,3 +181,13 @@ def test_a_delivery_differs_by_its_size_or_by_more_than_the_tolerance(
     delivered: Delivered, asked: tuple[str, int], difference: str | None
 ) -> None:
     assert delivered.differs(*asked) == difference
+
+
+def test_the_decoder_is_imported_on_a_spare_thread_before_the_first_check() -> None:
+    code = (
+        "import sys, threading; from renderkit.execute import video; assert 'av' not in sys.modules; "
+        "video.prepare_decoder(); video.prepare_decoder(); [t] = video._importing; "
+        "assert t is not threading.main_thread(); t.join(60); print('av' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert (run.returncode, run.stdout.strip()) == (0, "True"), run.stderr

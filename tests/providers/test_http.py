@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 from email.utils import formatdate
 
 import httpx
 import pytest
 
 from renderkit.errors import ProviderError
+from renderkit.providers import tls
 from renderkit.providers.http import (
     BearerAuth,
     Op,
@@ -19,8 +21,8 @@ from renderkit.providers.http import (
     redact,
     retry_after,
     same_origin,
-    tls_context,
 )
+from renderkit.providers.tls import tls_context
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -211,3 +213,30 @@ def test_every_client_shares_one_context_that_verifies_certificates() -> None:
     assert ctx is tls_context()
     assert ctx.verify_mode is ssl.CERT_REQUIRED
     assert ctx.check_hostname
+
+
+def test_the_bundle_is_read_once_when_a_client_asks_while_the_spare_thread_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tls, "_made", [])
+    reading, release = threading.Event(), threading.Event()
+    reads: list[object] = []
+    real = ssl.create_default_context
+
+    def slow(**kwargs: object) -> ssl.SSLContext:
+        reads.append(kwargs)
+        reading.set()
+        assert release.wait(30)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", slow)
+    tls.prepare()
+    assert reading.wait(30), "prepare() reads the bundle on its own thread"
+    got: list[ssl.SSLContext] = []
+    asker = threading.Thread(target=lambda: got.append(tls.tls_context()))
+    asker.start()
+    release.set()
+    asker.join(30)
+    assert len(reads) == 1, "the client waited for the spare thread instead of reading the bundle again"
+    assert got == [tls.tls_context()]
+    assert got[0].verify_mode is ssl.CERT_REQUIRED

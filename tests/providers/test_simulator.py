@@ -15,9 +15,9 @@ from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
 from renderkit.ops.connect import receive_in_large_reads
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, TaskState
-from renderkit.providers.http import tls_context
 from renderkit.providers.openai import PAGE
 from renderkit.providers.registry import open_provider
+from renderkit.providers.tls import tls_context
 from renderkit.request import Shot
 from renderkit.simulator import DIALECTS, Simulator
 from tests.providers.requests import create
