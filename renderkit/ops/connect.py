@@ -47,6 +47,7 @@ async def open_runtimes(
 ) -> AsyncIterator[dict[str, ProviderRuntime]]:
     """Runtimes for the providers ``names``, closed on exit; ``transport`` replaces the network (tests, proxies)."""
     receive_in_large_reads()
+    check_idle_sockets_cheaply()
     async with contextlib.AsyncExitStack() as stack:
         client = await stack.enter_async_context(
             httpx.AsyncClient(
@@ -74,6 +75,32 @@ def receive_in_large_reads() -> None:
     httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = RECEIVE_BYTES
     # Private and untyped, though long stable; if it goes, the download test sees reads shrink back to 256 KiB.
     asyncio.selector_events._SelectorSocketTransport.max_size = RECEIVE_BYTES  # type: ignore[attr-defined]
+
+
+def check_idle_sockets_cheaply() -> None:
+    """Have httpcore find each pooled connection's socket once, not on every check of whether the server closed it.
+
+    Each request added to or leaving httpcore's pool checks every pooled connection, and for an idle one asks its
+    anyio stream for the raw socket: anyio builds a dict of every socket attribute to answer. A 100-scene cold build
+    made 11,000 such checks, 0.56 s of its 4.6 s of CPU, all on the event loop. The answer (whether the socket is
+    readable) is unchanged: the socket a stream wraps never changes. Process-wide, like ``receive_in_large_reads``.
+    """
+    from httpcore._backends.anyio import AnyIOStream  # the backend httpcore uses under asyncio
+    from httpcore._utils import is_socket_readable
+
+    if getattr(AnyIOStream.get_extra_info, "renderkit", False):
+        return
+    ask = AnyIOStream.get_extra_info
+
+    def get_extra_info(self: AnyIOStream, info: str) -> object:
+        if info != "is_readable":
+            return ask(self, info)
+        if "_renderkit_socket" not in self.__dict__:
+            self.__dict__["_renderkit_socket"] = ask(self, "socket")
+        return is_socket_readable(self.__dict__["_renderkit_socket"])
+
+    get_extra_info.renderkit = True  # type: ignore[attr-defined]
+    AnyIOStream.get_extra_info = get_extra_info  # type: ignore[method-assign]
 
 
 def _exchange_log(keys: Iterable[str]) -> dict[str, list[Callable[..., object]]]:
