@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import OrderedDict
 from concurrent.futures import Executor
 
+from renderkit.simulator.lru import BytesLRU
 from renderkit.simulator.render import render_spritesheet, render_thumbnail, render_video
 from renderkit.simulator.tasks import Task
 
@@ -19,18 +19,15 @@ class MediaCache:
 
     def __init__(self, pool: Executor, budget: int = BUDGET) -> None:
         self._pool = pool
-        self._budget = budget
-        self._held = 0
-        self._done: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
+        self._done = BytesLRU(budget)
         self._running: dict[tuple[str, ...], asyncio.Future[bytes]] = {}
 
     async def get(self, task: Task, variant: str) -> bytes:
         """The bytes of ``variant`` for ``task``; must be awaited on the server's event loop."""
         # Keyed by what decides the bytes, not by task: seeded renders of one request share one encode.
         key = (task.stamp, task.request.fingerprint(), str(task.fps), variant)
-        if key in self._done:
-            self._done.move_to_end(key)
-            return self._done[key]
+        if (kept := self._done.get(key)) is not None:
+            return kept
         if key in self._running:
             return await asyncio.shield(self._running[key])
         future = asyncio.get_running_loop().run_in_executor(self._pool, _render, task, variant)
@@ -39,15 +36,8 @@ class MediaCache:
             data = await asyncio.shield(future)
         finally:
             self._running.pop(key, None)
-        self._keep(key, data)
+        self._done.put(key, data)
         return data
-
-    def _keep(self, key: tuple[str, ...], data: bytes) -> None:
-        self._done[key] = data
-        self._held += len(data)
-        while self._held > self._budget and len(self._done) > 1:
-            _, old = self._done.popitem(last=False)
-            self._held -= len(old)
 
 
 def _render(task: Task, variant: str) -> bytes:

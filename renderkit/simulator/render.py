@@ -13,12 +13,12 @@ import hashlib
 import io
 import math
 import threading
-from collections import OrderedDict
 
 import av
 from PIL import Image, ImageDraw, ImageFont
 
 from renderkit.simulator.inputs import InvalidRequest, RenderRequest
+from renderkit.simulator.lru import BytesLRU
 
 SPRITE_TILES = 5  # the spritesheet is a 5x5 grid of evenly spaced frames
 SPRITE_WIDTH = 160
@@ -149,26 +149,18 @@ class _Encodes:
     """Stamp-free encodes by request and frame rate, kept up to a byte budget and shared by the render threads."""
 
     def __init__(self, budget: int) -> None:
-        self._budget = budget
-        self._held = 0
-        self._done: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self.done = BytesLRU(budget)
         self._lock = threading.Lock()
 
     def get(self, req: RenderRequest, fps: int) -> bytes:
         key = (req.fingerprint(), fps)
         with self._lock:
-            if key in self._done:
-                self._done.move_to_end(key)
-                return self._done[key]
+            if (kept := self.done.get(key)) is not None:
+                return kept
         # Two threads asking for one request at once may both encode it: same bytes, kept once.
         data = _encode(req, fps)
         with self._lock:
-            if key not in self._done:
-                self._done[key] = data
-                self._held += len(data)
-            while self._held > self._budget and len(self._done) > 1:
-                _, old = self._done.popitem(last=False)
-                self._held -= len(old)
+            self.done.put(key, data)
         return data
 
 

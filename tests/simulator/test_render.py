@@ -11,6 +11,7 @@ from PIL import Image
 
 from renderkit.simulator import Simulator, render
 from renderkit.simulator.inputs import InvalidRequest, RenderRequest, Shot
+from renderkit.simulator.lru import BytesLRU
 from renderkit.simulator.render import probe_video, render_spritesheet, render_thumbnail, render_video
 from tests.fixtures.sim import FAST
 from tests.simulator.helpers import decode
@@ -64,8 +65,8 @@ def test_encodes_past_the_budget_are_dropped_oldest_first(monkeypatch: pytest.Mo
     one, two = _request("one"), _request("two")
     render_video(one, "a", 2)
     render_video(two, "b", 2)
-    assert len(encodes._done) == 1
-    assert (two.fingerprint(), 2) in encodes._done
+    assert len(encodes.done) == 1
+    assert (two.fingerprint(), 2) in encodes.done
 
 
 def _pixels(data: bytes) -> list[bytes]:
@@ -123,3 +124,16 @@ def test_remix_renders_and_refuses_bad_sources(simulator: Simulator, http: httpx
     assert decode(http.get(f"/v1/videos/{remix['id']}/content").content).frames == FAST.fps
     assert http.post(f"/v1/videos/{source}/remix", json={}).status_code == 400
     assert http.post("/v1/videos/video_missing/remix", json={"prompt": "b"}).status_code == 404
+
+
+def test_kept_bytes_past_the_budget_go_least_recently_used_first() -> None:
+    kept = BytesLRU(budget=10)
+    kept.put("a", b"a" * 4)
+    kept.put("b", b"b" * 4)
+    assert kept.get("a") == b"a" * 4, "a is now the most recently used"
+    kept.put("c", b"c" * 4)
+    assert ("a" in kept, "b" in kept, "c" in kept) == (True, False, True)
+    kept.put("big", b"w" * 50)
+    assert (len(kept), kept.get("big")) == (1, b"w" * 50), "one item over the budget is kept alone"
+    kept.put("big", b"other")
+    assert kept.get("big") == b"w" * 50
