@@ -104,7 +104,7 @@ def _clone(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)  # sendfile, where the kernel cannot copy a range (another filesystem)
 
 
-def _sized(path: Path, size: int) -> bool:
+def _sized(path: str | Path, size: int) -> bool:
     """Whether ``path`` is a file of ``size`` bytes."""
     try:
         return os.stat(path).st_size == size
@@ -242,10 +242,7 @@ class Cache:
 
     def has_blob(self, sha256: str, size: int) -> bool:
         """Cheap check: the blob exists with the expected size."""
-        try:
-            return os.stat(self.layout.blob_name(sha256)).st_size == size
-        except FileNotFoundError:
-            return False
+        return _sized(self.layout.blob_name(sha256), size)
 
     def add_blob(self, tmp_file: Path, sha256: str) -> Path:
         """Move a fully written, verified temp file into the blob store atomically."""
