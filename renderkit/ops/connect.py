@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio.selector_events
 import contextlib
 import logging
 import time
@@ -10,13 +9,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
 
 import anyio
-import httpcore
 import httpx
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.execute.jobs import ProviderRuntime
 from renderkit.execute.pacing import RateLimiter
 from renderkit.manifest.model import Manifest, ProviderConfig
+from renderkit.ops.pool import tune_httpcore
 from renderkit.providers.http import Limits, redact
 from renderkit.providers.registry import open_provider
 from renderkit.providers.scrub import scrub, secret_forms
@@ -27,13 +26,6 @@ DEFAULT_JOBS = 8
 DEFAULT_TIMEOUT = 3600.0
 # `renderkit -v` shows this logger: one line per HTTP exchange, with no header, query string or key.
 HTTP_LOG = logging.getLogger("renderkit.http")
-# The most one read of a socket takes. httpcore asks for 64 KiB, and anyio's asyncio stream slices what the event
-# loop received into copies of that size; the loop itself reads 256 KiB at a time. Each read is a trip through the
-# selector, the event loop, anyio, httpcore and h11 that costs far more than its bytes: receiving 1 GiB from the
-# simulator took 2.5 s of CPU, 1.5 s with 256 KiB reads and 0.6-0.7 s with 512 KiB ones (1 MiB ones saved little
-# more, and their copies in h11 left a few MiB more resident). A read still returns only what has arrived, and
-# anyio reads nothing more until it is consumed.
-RECEIVE_BYTES = 2**19
 
 
 @contextlib.asynccontextmanager
@@ -46,8 +38,7 @@ async def open_runtimes(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[dict[str, ProviderRuntime]]:
     """Runtimes for the providers ``names``, closed on exit; ``transport`` replaces the network (tests, proxies)."""
-    receive_in_large_reads()
-    check_idle_sockets_cheaply()
+    tune_httpcore()
     async with contextlib.AsyncExitStack() as stack:
         client = await stack.enter_async_context(
             httpx.AsyncClient(
@@ -65,42 +56,6 @@ async def open_runtimes(
             base_url = server_of(cfg, environ) or _embedded_simulator(stack)
             runtimes[name] = _runtime(cfg, base_url, keys[name], client, jobs)
         yield runtimes
-
-
-def receive_in_large_reads() -> None:
-    """Have httpcore and asyncio's socket transport read up to RECEIVE_BYTES at a time.
-
-    Process-wide, as neither has a setting per client or per connection; nothing else of theirs changes.
-    """
-    httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = RECEIVE_BYTES
-    # Private and untyped, though long stable; if it goes, the download test sees reads shrink back to 256 KiB.
-    asyncio.selector_events._SelectorSocketTransport.max_size = RECEIVE_BYTES  # type: ignore[attr-defined]
-
-
-def check_idle_sockets_cheaply() -> None:
-    """Have httpcore find each pooled connection's socket once, not on every check of whether the server closed it.
-
-    Each request added to or leaving httpcore's pool checks every pooled connection, and for an idle one asks its
-    anyio stream for the raw socket: anyio builds a dict of every socket attribute to answer. A 100-scene cold build
-    made 11,000 such checks, 0.56 s of its 4.6 s of CPU, all on the event loop. The answer (whether the socket is
-    readable) is unchanged: the socket a stream wraps never changes. Process-wide, like ``receive_in_large_reads``.
-    """
-    from httpcore._backends.anyio import AnyIOStream  # the backend httpcore uses under asyncio
-    from httpcore._utils import is_socket_readable
-
-    if getattr(AnyIOStream.get_extra_info, "renderkit", False):
-        return
-    ask = AnyIOStream.get_extra_info
-
-    def get_extra_info(self: AnyIOStream, info: str) -> object:
-        if info != "is_readable":
-            return ask(self, info)
-        if "_renderkit_socket" not in self.__dict__:
-            self.__dict__["_renderkit_socket"] = ask(self, "socket")
-        return is_socket_readable(self.__dict__["_renderkit_socket"])
-
-    get_extra_info.renderkit = True  # type: ignore[attr-defined]
-    AnyIOStream.get_extra_info = get_extra_info  # type: ignore[method-assign]
 
 
 def _exchange_log(keys: Iterable[str]) -> dict[str, list[Callable[..., object]]]:

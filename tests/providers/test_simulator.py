@@ -14,7 +14,7 @@ from PIL import Image
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
-from renderkit.ops.connect import check_idle_sockets_cheaply, receive_in_large_reads
+from renderkit.ops.pool import receive_in_large_reads
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, TaskState
 from renderkit.providers.openai import PAGE
 from renderkit.providers.registry import open_provider
@@ -271,27 +271,6 @@ async def test_downloads_are_received_in_reads_larger_than_httpcore_and_asyncio_
     assert len(sink.data) == 8 << 20
     assert is_mp4(bytes(sink.data))
     assert sink.largest > 256 * 1024, "httpcore's own reads stop at 64 KiB, asyncio's at 256 KiB"
-
-
-@pytest.mark.anyio
-async def test_a_pooled_socket_found_once_still_shows_the_server_closing_it() -> None:
-    from httpcore._backends.anyio import AnyIOBackend
-
-    check_idle_sockets_cheaply()
-    check_idle_sockets_cheaply()  # once is enough; again changes nothing
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        stream = await AnyIOBackend().connect_tcp("127.0.0.1", server.getsockname()[1])
-        peer, _ = server.accept()
-        try:
-            assert stream.get_extra_info("is_readable") is False, "an idle connection the server keeps open"
-            assert stream.__dict__["_renderkit_socket"] is stream.get_extra_info("socket")
-            peer.close()
-            with anyio.fail_after(10):  # the FIN arrives through the loopback; each check is a poll, not a wait
-                while not stream.get_extra_info("is_readable"):
-                    await anyio.lowlevel.checkpoint()
-        finally:
-            peer.close()
-            await stream.aclose()
 
 
 @pytest.mark.anyio
