@@ -24,6 +24,9 @@ from renderkit.providers.base import CreateRequest, ImageInput
 from renderkit.store.cache import Cache, Record
 from renderkit.store.journal import Journal
 
+# Seconds the oldest finished render may wait for a download before the backlog holds back new creates.
+BACKLOG_GRACE = 1.0
+
 __all__ = ["Event", "Executor", "Job", "Outcome", "ProviderRuntime", "ShotJob"]
 
 
@@ -59,11 +62,13 @@ class Executor:
         self.on_record = on_record  # called off the event loop with each scene's record as soon as it is cached
         self.on_cached = on_cached  # called off the event loop with every record this build adds to the cache
         self._downloads = anyio.CapacityLimiter(downloads)
-        # Finished renders waiting for a download slot: while there are this many, no new create starts, so
-        # downloads keep ahead of creates and no paid result expires in a queue (result URLs live about an hour).
+        # Finished renders waiting for a download slot: while there are this many and the oldest has waited
+        # BACKLOG_GRACE, no new create starts, so downloads keep ahead of creates and no paid result expires in a
+        # queue (result URLs live about an hour). A wave of renders that finish together drains within the grace
+        # and does not hold back the next wave's creates.
         self.max_backlog = 2 * downloads
-        self.backlog = 0
         self.peak_backlog = 0
+        self._waiting: dict[str, float] = {}  # job key -> when its render finished, oldest first
         self._drained = anyio.Condition()
         self._done: dict[str, anyio.Event] = {}
         self._outcomes: dict[str, Outcome] = {}
@@ -167,7 +172,7 @@ class Executor:
             # Checked with the slot held, just before the create: checked before queueing for a slot, every job of
             # a big build would pass at the start (the backlog is empty then) and the gate would never close.
             async with self._drained:
-                while self.backlog >= self.max_backlog:
+                while self._downloads_behind():
                     await self._drained.wait()
             with anyio.move_on_after(rt.deadline) as scope:
                 state = await self.tasks.obtain(job, rt, lambda: self._prepare(job))
@@ -198,21 +203,32 @@ class Executor:
             await self.ctx.record(journal.failed, job.key, f"{reason}{code}")
             raise SceneFailed(f"provider failed task {state.task_id}: {reason}{code}")
         await self.ctx.record(journal.completed, job.key)
-        self.backlog += 1
+        self._waiting[job.key] = self.ctx.clock.now()
         self.peak_backlog = max(self.peak_backlog, self.backlog)
         waiting = True
         try:
             async with self._downloads:
                 waiting = False
-                await self._left_backlog()
+                await self._left_backlog(job.key)
                 return await download(self.ctx, job, rt, state)
         finally:
             if waiting:  # cancelled before its turn
-                await self._left_backlog()
+                await self._left_backlog(job.key)
 
-    async def _left_backlog(self) -> None:
+    @property
+    def backlog(self) -> int:
+        """Finished renders waiting for a download slot."""
+        return len(self._waiting)
+
+    def _downloads_behind(self) -> bool:
+        """Whether creates must wait: many finished renders wait for a download slot, the oldest for too long."""
+        if len(self._waiting) < self.max_backlog:
+            return False
+        return self.ctx.clock.now() - next(iter(self._waiting.values())) >= BACKLOG_GRACE
+
+    async def _left_backlog(self, key: str) -> None:
         """A finished render stopped waiting for a download slot: a create held at the gate may go."""
-        self.backlog -= 1
+        del self._waiting[key]
         async with self._drained:
             self._drained.notify_all()
 

@@ -256,10 +256,16 @@ def test_a_401_stops_the_whole_build_before_any_other_create(harness: Callable[.
 
 
 class SlowDownloads(FakeProvider):
-    """Renders finish at once and downloads take many scheduler turns; notes the download backlog at each create."""
+    """Each download takes many scheduler turns; notes the download backlog at each create.
 
-    def __init__(self, count: int) -> None:
-        super().__init__([queued(f"t{i}") for i in range(count)])
+    With ``polled``, each render is found done by its first poll, and every poll's wait moves the harness's shared
+    virtual clock on by the poll interval, so finished renders age many seconds while they wait; without, renders
+    are done when created and no time passes at all.
+    """
+
+    def __init__(self, count: int, polled: bool) -> None:
+        super().__init__([TaskState(f"t{i}", "queued" if polled else "completed") for i in range(count)])
+        self.count = count
         self.backlog: Callable[[], int] = lambda: 0
         self.backlog_at_create: list[int] = []
         self.backlog_at_download: list[int] = []
@@ -272,22 +278,42 @@ class SlowDownloads(FakeProvider):
         self.backlog_at_download.append(self.backlog())
         for _ in range(400):
             await anyio.lowlevel.checkpoint()
+        # Then it lasts until every create is made, or the 20,000 turns that a create held at the gate would take.
+        for _ in range(20_000):
+            if self.calls.count("create") == self.count:
+                break
+            await anyio.lowlevel.checkpoint()
         await super().download(state, sink)
+        self.calls.append("downloaded")
 
 
-def test_no_create_starts_while_finished_renders_wait_for_downloads(harness: Callable[..., Harness]) -> None:
-    provider = SlowDownloads(20)
+def slow_downloads(harness: Callable[..., Harness], polled: bool) -> tuple[Harness, SlowDownloads]:
+    provider = SlowDownloads(20, polled)
     h = harness(provider)
     provider.backlog = lambda: h.executor.backlog
     outcomes = h.run(*(job(f"s{i}", f"boat {i}") for i in range(20)))
     assert all(o.record is not None for o in outcomes.values())
     assert len(provider.backlog_at_create) == 20
+    assert h.executor.peak_backlog >= h.executor.max_backlog, "the downloads did lag"
+    # A render holding a download slot no longer waits for one: the last download leaves nothing waiting.
+    assert provider.backlog_at_download[-1] == 0
+    return h, provider
+
+
+def test_no_create_starts_while_finished_renders_wait_long_for_downloads(harness: Callable[..., Harness]) -> None:
+    h, provider = slow_downloads(harness, polled=True)
     # Each of the 4 slot holders passes the gate below the limit; renders in flight may finish before its create.
     limit = h.executor.max_backlog + h.runtime.slots.total_tokens
     assert max(provider.backlog_at_create) < limit, "creates kept starting while downloads lagged"
-    assert h.executor.peak_backlog >= h.executor.max_backlog, "the downloads did lag: the gate was exercised"
-    # A render holding a download slot no longer waits for one: the last download leaves nothing waiting.
-    assert provider.backlog_at_download[-1] == 0
+    last_create = max(i for i, call in enumerate(provider.calls) if call == "create")
+    assert last_create > provider.calls.index("downloaded"), "a create waited for a download to finish"
+
+
+def test_a_backlog_that_drains_within_the_grace_does_not_hold_back_creates(harness: Callable[..., Harness]) -> None:
+    h, provider = slow_downloads(harness, polled=False)
+    assert h.clock.time == 1000.0, "no time passed"
+    last_create = max(i for i, call in enumerate(provider.calls) if call == "create")
+    assert last_create < provider.calls.index("downloaded"), "a create waited for a backlog younger than the grace"
 
 
 class GarbageProvider(FakeProvider):
