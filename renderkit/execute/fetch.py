@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 
 from renderkit.errors import ProviderError
@@ -57,9 +59,8 @@ async def _download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskStat
             with anyio.CancelScope(shield=True):  # cancelled or interrupted: keep what arrived, for a resume
                 await anyio.to_thread.run_sync(sink.close)
             raise
-        sha256, size = await anyio.to_thread.run_sync(sink.finish)
         try:
-            delivered = await anyio.to_thread.run_sync(probe_mp4, part)
+            sha256, size, delivered = await anyio.to_thread.run_sync(_finish, sink, part)
         except Mp4Problem as exc:
             part.unlink(missing_ok=True)
             if job.copy_to is not None:
@@ -71,7 +72,6 @@ async def _download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskStat
                 ) from None
             ctx.on_event(Event(job.scene_id, "retry", f"downloaded file is invalid ({exc}); fetching again"))
             continue
-        await anyio.to_thread.run_sync(ctx.cache.add_blob, part, sha256)
         record = Record(
             key=job.key,
             request=job.request.identity(),
@@ -81,10 +81,22 @@ async def _download(ctx: Context, job: Job, rt: ProviderRuntime, state: TaskStat
             bytes=size,
             delivered=kept(ctx, job, delivered),
         )
-        await anyio.to_thread.run_sync(ctx.cache.put, record)
-        await ctx.record(ctx.journal.done, job.key)
+        await anyio.to_thread.run_sync(_keep, ctx, part, record)
         return record
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _finish(sink: Sink, part: Path) -> tuple[str, int, Delivered]:
+    """The download's sha256 and size once durable, and what its frames show (one trip off the event loop)."""
+    sha256, size = sink.finish()
+    return sha256, size, probe_mp4(part)
+
+
+def _keep(ctx: Context, part: Path, record: Record) -> None:
+    """Store the blob and its record, then close the journal entry (one trip off the event loop)."""
+    ctx.cache.add_blob(part, record.sha256)
+    ctx.cache.put(record)
+    ctx.journal.done(record.key)
 
 
 def kept(ctx: Context, job: Job, delivered: Delivered) -> dict[str, object] | None:

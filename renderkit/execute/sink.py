@@ -79,6 +79,12 @@ class Sink:
 
     def _start(self) -> None:
         self._unflushed = 0
+        # Started with the first whole block: a download smaller than a block (most videos) is hashed and written
+        # where it finishes, already off the event loop, without three threads to start and join.
+        self._workers: tuple[_Worker, ...] = ()
+        self._copier: _Worker | None = None
+
+    def _start_workers(self) -> None:
         self._workers = (
             _Worker("renderkit-hash", self._digest.update),
             _Worker("renderkit-write", self._append),
@@ -120,6 +126,8 @@ class Sink:
             self._hand_over()
 
     def _hand_over(self) -> None:
+        if not self._workers:
+            self._start_workers()
         for worker in self._all_workers():
             worker.put(self._pieces)
         self._pieces, self._held = [], 0
@@ -129,6 +137,9 @@ class Sink:
 
     def _drain(self) -> None:
         """Hand over what is buffered and wait for the workers and the last early flush to finish."""
+        if not self._workers:
+            self._keep_here()
+            return
         if self._pieces:
             self._hand_over()
         for worker in self._all_workers():
@@ -139,6 +150,21 @@ class Sink:
             self._drop_copy()
         self._check()
 
+    def _keep_here(self) -> None:
+        """Hash and write what is buffered on this thread: less than a block, and no worker was started."""
+        for piece in self._pieces:
+            self._digest.update(piece)
+            self._append(piece)
+            if self._copy_fh is not None:
+                try:
+                    self._copy_fh.write(piece)
+                except OSError:
+                    self._drop_copy()
+        self._pieces, self._held = [], 0
+        if self._flush is not None:
+            self._flush.join()
+        self._check()
+
     def _drop_copy(self) -> None:
         if self._copy_fh is not None and self._copy is not None:
             self._copy_fh.close()
@@ -147,7 +173,9 @@ class Sink:
 
     def reset(self) -> None:
         """Drop what is held: the server is sending from byte 0 again."""
-        self._drain()
+        if self._workers:
+            self._drain()
+        self._pieces, self._held = [], 0
         self._fh.seek(0)
         self._fh.truncate()
         if self._copy_fh is not None:

@@ -203,3 +203,41 @@ def test_finishing_gives_the_heap_that_download_buffers_left_free_back() -> None
     )
     before, after = (int(n) for n in run.stdout.split())
     assert before - after > 4 * 1024, (before, after)
+
+
+def test_a_download_smaller_than_a_block_starts_no_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+
+    class Counted(threading.Thread):
+        def start(self) -> None:
+            started.append(self.name)
+            super().start()
+
+    monkeypatch.setattr("renderkit.execute.sink.threading.Thread", Counted)
+    small = [b"a" * 1000, b"b" * (BLOCK - 1001)]
+    sink = Sink(tmp_path / "small.part", tmp_path / "small.mp4")
+    for piece in small:
+        sink.write(piece)
+    sink.reset()  # the server starts over: what was held goes, nothing of it is written
+    for piece in small:
+        sink.write(piece)
+    whole = b"".join(small)
+    assert sink.finish() == (hashlib.sha256(whole).hexdigest(), len(whole))
+    assert (tmp_path / "small.part").read_bytes() == whole
+    assert (tmp_path / "small.mp4").read_bytes() == whole
+    assert started == [], "hashed and written where it finished"
+    large = Sink(tmp_path / "large.part", tmp_path / "large.mp4")
+    large.write(b"c" * BLOCK)
+    assert large.finish() == (hashlib.sha256(b"c" * BLOCK).hexdigest(), BLOCK)
+    assert sorted(started) == ["renderkit-copy", "renderkit-hash", "renderkit-write"]
+    assert (tmp_path / "large.mp4").read_bytes() == b"c" * BLOCK
+
+
+def test_a_small_download_that_stops_is_kept_for_a_resume(tmp_path: Path) -> None:
+    first = Sink(tmp_path / "v.part")
+    first.write(b"head")
+    first.close()
+    again = Sink(tmp_path / "v.part")
+    assert again.offset == 4
+    again.write(b"tail")
+    assert again.finish() == (hashlib.sha256(b"headtail").hexdigest(), 8)
