@@ -332,7 +332,7 @@ class Build:
                     on_event=self.on_event,
                     force=forced,
                     on_record=output,
-                    on_cached=lambda rec: sharing.push([rec]),
+                    on_cached=(lambda rec: sharing.push([rec])) if sharing.pushes else None,
                 )
                 return await executor.run(jobs, known)
 

@@ -60,6 +60,11 @@ class Sharing:
         self._said: set[str] = set()
 
     @property
+    def pushes(self) -> bool:
+        """Whether this machine sends what it renders to the remote (one is set, not read-only)."""
+        return self.config is not None and self.config.mode == "rw"
+
+    @property
     def found(self) -> bool:
         """Whether anything missing from the cache was adopted or pulled."""
         return bool(self.adopted or self.pulled)
@@ -172,7 +177,7 @@ class Sharing:
 
         With ``check`` the remote is asked even about what this cache remembers pushing (``renderkit push``).
         """
-        if self.config is None or self.config.mode != "rw":
+        if not self.pushes:
             return
         marker = self._pushed_marker()
         todo = [r for r in records if check or not self.cache.marked(marker, r.key)]
@@ -188,7 +193,7 @@ class Sharing:
 
     def push_mine(self, items: Iterable[PlanItem]) -> None:
         """Push every render of ``items`` (their candidates and shots too) that the remote is not known to hold."""
-        if self.config is None or self.config.mode != "rw":
+        if not self.pushes:
             return
         keys = [k for item in items for r in item.renders for k in (r.key, *(s.key for s in r.shots))]
         records = [r for r in (self.cache.usable(k) for k in dict.fromkeys(keys)) if r is not None]
