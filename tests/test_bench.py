@@ -48,6 +48,14 @@ def test_the_simulator_host_traces_each_task_from_create_to_download() -> None:
     assert (peak, at_end) == (1, 0)
 
 
+def test_the_trace_tells_how_long_the_oldest_result_had_waited_at_any_instant() -> None:
+    tasks = [["a", 10.0, 2.0, 60.0], ["b", 11.0, 2.0, 60.0], ["c", 11.5, 2.0, 60.0]]  # ready at 12, 13, 13.5
+    requests = [[14.0, 14.1, "GET", "/v1/videos/a/content", 200], [16.0, 16.1, "GET", "/v1/videos/c/content", 200]]
+    trace = build.Trace({"requests": requests, "tasks": tasks, "poll_after_ms": 200})
+    # b is never downloaded, so from 14 s on it is the oldest waiting; c, downloaded at 16, never was.
+    assert trace.oldest_waiting_at([20.0, 11.0, 12.5, 13.9, 14.0]) == pytest.approx([7.0, 0.0, 0.5, 1.9, 1.0])
+
+
 def test_the_dvc_peer_writes_what_a_finished_repro_leaves_and_refuses_a_dvc_that_would_rerun(tmp_path: Path) -> None:
     fake = tmp_path / "dvc"  # a stand-in that skips one stage of two, as DVC would with a lock it does not accept
     fake.write_text('#!/bin/sh\ncase "$*" in *repro*) echo "Stage \'s0\' didn\'t change, skipping";; esac\n')
