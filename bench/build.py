@@ -1,8 +1,8 @@
 """``renderkit build`` against the targets of issue 14, every figure measured in this one run.
 
-Run: ``.venv/bin/python bench/build.py [--quick] [--only SECTION ...]``. The full run takes about 25 minutes on
-two cores, most of it the 10,000-scene build; ``--quick`` (smaller sizes, to check that the bench works, not for
-the targets) about ten.
+Run: ``.venv/bin/python bench/build.py [--quick] [--only SECTION ...]``. The full run takes 7 to 25 minutes on two
+cores, by the machine's speed, most of it the 10,000-scene build; ``--quick`` (smaller sizes, to check that the
+bench works, not for the targets) about ten.
 
 Sections, in the order they run (bench/README.md says how each figure is taken and why):
 
