@@ -49,7 +49,7 @@ def push(manifest_path: Path, environ: Mapping[str, str] | None = None) -> Trans
     """Send every render the lock names that the local cache holds and the remote does not."""
     env = os.environ if environ is None else environ
     _, lock, cache, sharing = _open(manifest_path, env)
-    if sharing.config is not None and sharing.config.mode != "rw":
+    if sharing.config is not None and not sharing.pushes:
         raise InputError(f"push: the remote is read-only here (RENDERKIT_REMOTE_MODE={sharing.config.mode})")
     try:
         keys = _keys(lock)
