@@ -82,6 +82,30 @@ def test_the_disk_is_asked_to_write_while_bytes_still_arrive(tmp_path: Path, mon
     assert synced_at[-1] == 6 * BLOCK
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this platform")
+def test_bytes_on_disk_leave_the_page_cache_as_a_large_download_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each early sync hands the file's pages back: the next megabytes reuse them instead of taking fresh memory."""
+    advised: list[tuple[int, int]] = []  # the file's size and the advice at each call
+    real_fadvise = os.posix_fadvise
+
+    def fadvise(fd: int, offset: int, length: int, advice: int) -> None:
+        advised.append((os.fstat(fd).st_size, advice))
+        real_fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr("renderkit.execute.sink.FLUSH_EVERY", BLOCK)
+    monkeypatch.setattr(os, "posix_fadvise", fadvise)
+    sink = Sink(tmp_path / "v.part")
+    data = b"".join(pieces(6 * BLOCK, seed=4))
+    for start in range(0, len(data), BLOCK):
+        sink.write(data[start : start + BLOCK])
+    assert sink.finish() == (hashlib.sha256(data).hexdigest(), 6 * BLOCK)
+    assert advised, "no early sync let its pages go"
+    assert {advice for _, advice in advised} == {os.POSIX_FADV_DONTNEED}
+    assert (tmp_path / "v.part").read_bytes() == data, "dropped from memory, not from the file"
+
+
 def test_a_failed_early_sync_fails_the_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The kernel reports a writeback error to one sync only: the early one must not swallow it."""
     calls: list[int] = []
