@@ -15,7 +15,7 @@ from renderkit.catalog.kinds import KINDS
 from renderkit.execute.jobs import ProviderRuntime
 from renderkit.execute.pacing import RateLimiter
 from renderkit.manifest.model import Manifest, ProviderConfig
-from renderkit.ops.pool import tune_httpcore
+from renderkit.ops.httpcore_patches import tune_httpcore
 from renderkit.providers.http import Limits, redact
 from renderkit.providers.registry import open_provider
 from renderkit.providers.scrub import scrub, secret_forms

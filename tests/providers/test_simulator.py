@@ -14,7 +14,7 @@ from PIL import Image
 
 from renderkit.catalog.kinds import KINDS
 from renderkit.errors import ProviderError
-from renderkit.ops.pool import receive_in_large_reads
+from renderkit.ops.httpcore_patches import receive_in_large_reads
 from renderkit.providers.base import CreateRequest, ImageInput, Provider, TaskState
 from renderkit.providers.openai import PAGE
 from renderkit.providers.registry import open_provider

@@ -12,7 +12,7 @@ import httpcore
 import httpx
 import pytest
 
-from renderkit.ops.pool import check_idle_sockets_cheaply, tune_httpcore
+from renderkit.ops.httpcore_patches import check_idle_sockets_cheaply, tune_httpcore
 from renderkit.simulator import Simulator
 
 
