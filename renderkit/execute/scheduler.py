@@ -222,7 +222,7 @@ class Executor:
 
     def _downloads_behind(self) -> bool:
         """Whether creates must wait: many finished renders wait for a download slot, the oldest for too long."""
-        if len(self._waiting) < self.max_backlog:
+        if self.backlog < self.max_backlog:
             return False
         return self.ctx.clock.now() - next(iter(self._waiting.values())) >= BACKLOG_GRACE
 

@@ -166,8 +166,6 @@ class Sink:
                 except OSError:
                     self._drop_copy()
         self._pieces, self._held = [], 0
-        if self._flush is not None:
-            self._flush.join()
         self._check()
 
     def _drop_copy(self) -> None:
